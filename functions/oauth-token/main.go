@@ -1,0 +1,35 @@
+// Command oauth-token serves POST /oauth2/token (shared/auth).
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/auth"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+func main() {
+	ctx := context.Background()
+	log := awsedge.Logger()
+	cfg, err := awsedge.Config(ctx)
+	if err != nil {
+		panic(err)
+	}
+	signer, err := awsedge.TokenSigner(cfg, awsedge.MustEnv("TOKEN_SIGNER"))
+	if err != nil {
+		panic(err)
+	}
+	t := &auth.TokenEndpoint{
+		Clients: store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Signer:  signer,
+		Stage:   awsedge.MustEnv("STAGE"),
+		TTL:     awsedge.EnvSeconds("TOKEN_TTL_SECONDS", time.Hour),
+		Now:     time.Now,
+		Log:     log,
+	}
+	lambda.Start(apigw.Lambda(t.Handle, log))
+}

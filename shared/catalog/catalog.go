@@ -1,0 +1,216 @@
+// Package catalog is the one description of the platform's moving parts: the table, the queues, the
+// rate-limit plan and every function with its trigger, environment and grants. The CDK stack
+// (infra/stack) and the local stack (shared/localstack) are both built from it, so a function added
+// here appears in both and the two cannot drift. It holds plain data only: no AWS or CDK types.
+package catalog
+
+import "time"
+
+// AuthMode says what the gateway demands before a route's function runs.
+type AuthMode int
+
+const (
+	// Public routes run without the authorizer (only the token endpoint).
+	Public AuthMode = iota
+	// TokenAndKey needs a bearer token and an Ocp-Apim-Subscription-Key (all /certified-pickup/*).
+	TokenAndKey
+	// TokenOptionalKey needs a bearer token; a subscription key is checked when sent (/ingestion/*).
+	TokenOptionalKey
+)
+
+// Route triggers a function from the REST API. Path uses API Gateway's template syntax
+// ("/a/{id}/b").
+type Route struct {
+	Method string
+	Path   string
+	Auth   AuthMode
+}
+
+// QueueTrigger feeds a function from an SQS queue (event source mapping with partial batch failures).
+type QueueTrigger struct {
+	Queue     string // a Queue.Name
+	BatchSize int
+}
+
+// StreamTrigger feeds a function from the table's stream. Filter is the DynamoDB event filter
+// pattern (JSON) as Lambda event source mappings take it; the local stack applies the same pattern.
+type StreamTrigger struct {
+	BatchSize int
+	Filter    string
+}
+
+// ScheduleTrigger runs a function periodically.
+type ScheduleTrigger struct {
+	Every time.Duration
+}
+
+// Trigger is exactly one of its fields; authorizers have none (the gateway calls them).
+type Trigger struct {
+	Route    *Route
+	Queue    *QueueTrigger
+	Stream   *StreamTrigger
+	Schedule *ScheduleTrigger
+}
+
+// EnvRef is a symbolic environment value resolved by each stack builder.
+type EnvRef int
+
+const (
+	EnvTableName      EnvRef = iota // the single table's name
+	EnvStage                        // the stage ("staging", "production", "local")
+	EnvTokenSigner                  // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier                // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                     // a queue's URL (Env.Queue names it)
+	EnvAllowedPorts                 // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                     // token lifetime in seconds
+	EnvSubscriptionAPI              // the API name subscription keys are issued for
+)
+
+// Env is one environment variable of a function.
+type Env struct {
+	Name  string
+	Ref   EnvRef
+	Queue string // for EnvQueueURL
+}
+
+// Access is what a grant allows.
+type Access int
+
+const (
+	Read Access = iota
+	Write
+	ReadWrite
+	Send    // sqs:SendMessage
+	Consume // sqs receive/delete (given by the event source mapping)
+	Sign    // kms:Sign on the token key
+	Verify  // kms:GetPublicKey on the token key
+)
+
+// Resource a grant applies to.
+type Resource int
+
+const (
+	Table Resource = iota
+	QueueResource
+	TokenKey
+)
+
+// Grant is one least-privilege permission of a function.
+type Grant struct {
+	On     Resource
+	Queue  string // for QueueResource
+	Access Access
+}
+
+// Function is one Lambda: its folder under functions/ is its Name.
+type Function struct {
+	Name        string
+	Description string
+	Trigger     Trigger
+	Authorizer  bool // the REST API's REQUEST authorizer
+	Env         []Env
+	Grants      []Grant
+	Timeout     time.Duration
+	MemoryMB    int
+}
+
+// Queue is an SQS queue; every queue gets a DLQ that receives a message after MaxReceives failures.
+type Queue struct {
+	Name        string
+	FIFO        bool
+	MaxReceives int
+	// VisibilityTimeout must be at least six times the consuming function's timeout (AWS guidance).
+	VisibilityTimeout time.Duration
+}
+
+// DLQName is the name of a queue's dead-letter queue.
+func (q Queue) DLQName() string {
+	if q.FIFO {
+		return q.Name + "-dlq.fifo"
+	}
+	return q.Name + "-dlq"
+}
+
+// PhysicalName is the queue's name as created (FIFO queues must end in ".fifo").
+func (q Queue) PhysicalName() string {
+	if q.FIFO {
+		return q.Name + ".fifo"
+	}
+	return q.Name
+}
+
+// RatePlan is the usage plan every subscription key (or client, when no key is sent) is held to.
+type RatePlan struct {
+	Calls  int
+	Window time.Duration
+}
+
+// Plan: 500 calls a minute (contract §2).
+var Plan = RatePlan{Calls: 500, Window: time.Minute}
+
+// MaxBodyBytes is the largest request body the API accepts (contract §4: 413 above 1 MiB).
+const MaxBodyBytes = 1 << 20
+
+// SubscriptionAPI is the API name keys are issued for.
+const SubscriptionAPI = "cpu"
+
+// Functions lists every function of the platform.
+func Functions() []Function {
+	return []Function{
+		{
+			Name:        "authorizer",
+			Description: "REST API REQUEST authorizer: bearer token and subscription key",
+			Authorizer:  true,
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+				{Name: "TOKEN_VERIFIER", Ref: EnvTokenVerifier},
+			},
+			Grants:   []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Verify}},
+			Timeout:  5 * time.Second,
+			MemoryMB: 256,
+		},
+		{
+			Name:        "oauth-token",
+			Description: "POST /oauth2/token: client credentials grant",
+			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+				{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
+				{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
+			},
+			Grants: []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Sign}},
+			// The secret hash is deliberately slow; give the function CPU for it.
+			Timeout:  10 * time.Second,
+			MemoryMB: 1024,
+		},
+		{
+			Name:        "registry-search",
+			Description: "E6 GET /certified-pickup/v1/entities: the company registry",
+			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/entities", Auth: TokenAndKey}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+			},
+			Grants:   []Grant{{On: Table, Access: Read}},
+			Timeout:  10 * time.Second,
+			MemoryMB: 256,
+		},
+	}
+}
+
+// Queues lists every queue of the platform (each with its DLQ).
+func Queues() []Queue {
+	return nil
+}
+
+// Lookup returns the function with the given name.
+func Lookup(name string) (Function, bool) {
+	for _, f := range Functions() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}

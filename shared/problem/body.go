@@ -1,0 +1,57 @@
+package problem
+
+import (
+	"encoding/json"
+	"strconv"
+)
+
+// ContentType of every error body.
+const ContentType = "application/problem+json"
+
+// typeOf follows the seed's example, which points at the RFC section of the status.
+var typeOf = map[int]string{
+	400: "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+	401: "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+	403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+	404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+	405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+	413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+	415: "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+	429: "https://tools.ietf.org/html/rfc6585#section-4",
+	500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
+}
+
+// Render turns an error into status, headers and a problem+json body. Internal errors never show
+// their cause: it goes to the logs only.
+func Render(err error, traceID string) (int, map[string]string, []byte) {
+	pe := As(err)
+	status := pe.Status()
+	detail := pe.Detail
+	if pe.Kind == KindInternal {
+		detail = "An unexpected error has occurred, please try again later."
+	}
+	doc := map[string]any{
+		"type":    typeOf[status],
+		"title":   pe.Title(),
+		"status":  status,
+		"traceId": traceID,
+	}
+	if detail != "" {
+		doc["detail"] = detail
+	}
+	if len(pe.Fields) > 0 {
+		doc["errors"] = pe.Fields
+	}
+	for k, v := range pe.Extra {
+		doc[k] = v
+	}
+	body, _ := json.Marshal(doc)
+	headers := map[string]string{"Content-Type": ContentType}
+	if pe.Kind == KindRateLimited && pe.RetryAfterSeconds > 0 {
+		headers["Retry-After"] = strconv.Itoa(pe.RetryAfterSeconds)
+	}
+	if pe.Kind == KindUnauthorized {
+		headers["WWW-Authenticate"] = `Bearer`
+	}
+	return status, headers, body
+}

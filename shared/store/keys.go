@@ -1,0 +1,45 @@
+// Package store is the DynamoDB adapter of the single table. Every item has a string pk and sk;
+// gsi1 (gsi1pk, gsi1sk) lists what belongs to an entity. Item layouts:
+//
+//	what                     pk                          sk                 gsi1pk        gsi1sk
+//	entity profile           ENT#<nxtEntityId>           PROFILE            ENTITIES      <folded name>#<id>
+//	unique VAT               UNQ#VAT#<vat>               UNQ
+//	unique name              UNQ#NAME#<folded name>      UNQ
+//	registry by identifier   REG#<VAT|EORI|DUNS|APCS>#v  ENT#<id>
+//	registry by name gram    REG#NG#<first rune>         <trigram>#<id>
+//	client                   CLIENT#<clientId>           CLIENT             ENT#<id>      CLIENT#<clientId>
+//	subscription key         KEY#<sha256 of key>         KEY                ENT#<id>      KEY#<env>#<api>#<prefix>
+//	ingestion id             INGEST#<guid>               INGEST             ENT#<id>      INGEST#<env>
+//
+// The registry items carry the entity's summary (registry.Summary), so that a search applies every
+// filter and sorts by name from one Query, and reads full profiles for one page only.
+package store
+
+import "strings"
+
+const (
+	attrPK     = "pk"
+	attrSK     = "sk"
+	attrGSI1PK = "gsi1pk"
+	attrGSI1SK = "gsi1sk"
+	gsi1       = "gsi1"
+
+	skProfile = "PROFILE"
+	skUnique  = "UNQ"
+	skClient  = "CLIENT"
+	skKey     = "KEY"
+	skIngest  = "INGEST"
+
+	gsiEntities = "ENTITIES"
+)
+
+func entityPK(id string) string             { return "ENT#" + id }
+func uniqueVATPK(vat string) string         { return "UNQ#VAT#" + vat }
+func uniqueNamePK(folded string) string     { return "UNQ#NAME#" + folded }
+func registryPK(kind, v string) string      { return "REG#" + kind + "#" + v }
+func gramPK(gram string) string             { return "REG#NG#" + string([]rune(gram)[:1]) }
+func gramSK(gram, id string) string         { return gram + "#" + id }
+func clientPK(id string) string             { return "CLIENT#" + id }
+func keyPK(hash string) string              { return "KEY#" + hash }
+func ingestPK(id string) string             { return "INGEST#" + strings.ToLower(id) }
+func entityListSK(folded, id string) string { return folded + "#" + id }
