@@ -56,14 +56,14 @@ type Trigger struct {
 type EnvRef int
 
 const (
-	EnvTableName      EnvRef = iota // the single table's name
-	EnvStage                        // the stage ("staging", "production", "local")
-	EnvTokenSigner                  // where tokens are signed: a KMS key in AWS, a generated key locally
-	EnvTokenVerifier                // how tokens are verified: the same KMS key's public half, locally the generated public key
-	EnvQueueURL                     // a queue's URL (Env.Queue names it)
-	EnvAllowedPorts                 // configured UN/LOCODEs of the ports served
-	EnvTokenTTL                     // token lifetime in seconds
-	EnvSubscriptionAPI              // the API name subscription keys are issued for
+	EnvTableName       EnvRef = iota // the single table's name
+	EnvStage                         // the stage ("staging", "production", "local")
+	EnvTokenSigner                   // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier                 // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                      // a queue's URL (Env.Queue names it)
+	EnvAllowedPorts                  // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                      // token lifetime in seconds
+	EnvSubscriptionAPI               // the API name subscription keys are issued for
 )
 
 // Env is one environment variable of a function.
@@ -213,4 +213,44 @@ func Lookup(name string) (Function, bool) {
 		}
 	}
 	return Function{}, false
+}
+
+// ResolveEnv turns a function's symbolic environment into values with a stack's resolver.
+func ResolveEnv(f Function, resolve func(Env) string) map[string]string {
+	out := make(map[string]string, len(f.Env))
+	for _, e := range f.Env {
+		out[e.Name] = resolve(e)
+	}
+	return out
+}
+
+// GatewayResponse is an answer the gateway gives itself, before or instead of a function. The CDK
+// stack configures API Gateway's gateway responses from this list and the local gateway answers the
+// same way.
+type GatewayResponse struct {
+	Type   string // API Gateway's response type
+	Status int
+	Detail string
+}
+
+// GatewayResponses the REST API gives in problem+json.
+var GatewayResponses = []GatewayResponse{
+	{Type: "UNAUTHORIZED", Status: 401, Detail: "A valid bearer token and subscription key are required."},
+	{Type: "ACCESS_DENIED", Status: 401, Detail: "The credentials do not grant access to this API."},
+	{Type: "INVALID_API_KEY", Status: 401, Detail: "The subscription key is not valid for this API."},
+	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
+	{Type: "QUOTA_EXCEEDED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
+	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Detail: "No such route."},
+	{Type: "REQUEST_TOO_LARGE", Status: 413, Detail: "The request is too large."},
+	{Type: "DEFAULT_5XX", Status: 500, Detail: "An unexpected error has occurred, please try again later."},
+}
+
+// LookupGatewayResponse finds a gateway response by type.
+func LookupGatewayResponse(t string) GatewayResponse {
+	for _, g := range GatewayResponses {
+		if g.Type == t {
+			return g
+		}
+	}
+	return GatewayResponse{Type: t, Status: 500, Detail: "An unexpected error has occurred."}
 }

