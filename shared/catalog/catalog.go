@@ -205,6 +205,15 @@ func Queues() []Queue {
 	return nil
 }
 
+// Catalog is a set of functions and queues a stack is built from.
+type Catalog struct {
+	Functions []Function
+	Queues    []Queue
+}
+
+// Platform is the catalog of the platform.
+func Platform() Catalog { return Catalog{Functions: Functions(), Queues: Queues()} }
+
 // Lookup returns the function with the given name.
 func Lookup(name string) (Function, bool) {
 	for _, f := range Functions() {
