@@ -1,0 +1,251 @@
+package localstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/portcommunity/cpu/shared/localstack"
+)
+
+// stack is one local stack for the package's end-to-end tests, started like `make run` does, with
+// fresh host builds of every function.
+var (
+	stackOnce sync.Once
+	stackAPI  string
+	stackErr  error
+	seedFile  localstack.SeedFile
+)
+
+func startStack(t *testing.T) string {
+	t.Helper()
+	stackOnce.Do(func() {
+		root, err := localstack.FindRoot()
+		if err != nil {
+			stackErr = err
+			return
+		}
+		dir := t.TempDir()
+		build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+"/", "./functions/...")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			stackErr = err
+			t.Log(string(out))
+			return
+		}
+		port, _ := localstack.FreePort()
+		cfg := localstack.Config{
+			Root: root, ToolsDir: filepath.Join(root, ".tools"), BinDir: filepath.Join(dir, "bin"),
+			StateDir: filepath.Join(dir, "state"), Addr: "127.0.0.1:" + strconv.Itoa(port),
+			SeedFile: filepath.Join(root, "events", "local", "seed.json"), Instances: 2,
+		}
+		if seedFile, stackErr = localstack.ReadSeed(cfg.SeedFile); stackErr != nil {
+			return
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- localstack.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil))) }()
+		stackAPI = "http://" + cfg.Addr
+		stopStack = func() { cancel(); <-done }
+		deadline := time.Now().Add(90 * time.Second)
+		for time.Now().Before(deadline) {
+			select {
+			case err := <-done:
+				stackErr = err
+				if err == nil {
+					stackErr = io.ErrUnexpectedEOF
+				}
+				return
+			default:
+			}
+			if resp, err := http.Get(stackAPI + "/_local/health"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		stackErr = context.DeadlineExceeded
+	})
+	if stackErr != nil {
+		t.Fatalf("local stack: %v", stackErr)
+	}
+	return stackAPI
+}
+
+var stopStack = func() {}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	stopStack()
+	os.Exit(code)
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   map[string]any
+}
+
+func call(t *testing.T, method, u string, headers map[string]string, body string) answer {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	_ = json.Unmarshal(raw, &a.body)
+	return a
+}
+
+func token(t *testing.T, api string, i int) string {
+	t.Helper()
+	c := seedFile.Entities[i].Credentials
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}
+	a := call(t, "POST", api+"/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
+	if a.status != 200 || a.body["token_type"] != "Bearer" || a.body["expires_in"] != 3600.0 {
+		t.Fatalf("token: %d %v", a.status, a.body)
+	}
+	return a.body["access_token"].(string)
+}
+
+func TestTokenEndpoint(t *testing.T) {
+	api := startStack(t)
+	token(t, api, 0)
+	form := func(v url.Values) string { return v.Encode() }
+	ct := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	c := seedFile.Entities[0].Credentials
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+		err    string
+	}{
+		{"wrong secret", form(url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID}, "client_secret": {"wrong-secret-0000000"}}), 401, "invalid_client"},
+		{"unknown client", form(url.Values{"grant_type": {"client_credentials"}, "client_id": {"nobody"}, "client_secret": {"whatever-secret-000"}}), 401, "invalid_client"},
+		{"other grant", form(url.Values{"grant_type": {"password"}, "client_id": {c.ClientID}, "client_secret": {c.ClientSecret}}), 400, "unsupported_grant_type"},
+		{"no grant", form(url.Values{"client_id": {c.ClientID}}), 400, "invalid_request"},
+	} {
+		a := call(t, "POST", api+"/oauth2/token", ct, tc.body)
+		if a.status != tc.status || a.body["error"] != tc.err || a.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %v", tc.name, a.status, a.body)
+		}
+	}
+	// HTTP Basic client authentication (RFC 6749 §2.3.1) works too.
+	req, _ := http.NewRequest("POST", api+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(c.ClientID, c.ClientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("basic auth: %v %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+}
+
+func TestRegistryThroughTheGateway(t *testing.T) {
+	api := startStack(t)
+	tok := token(t, api, 4) // a release party
+	key := seedFile.Entities[4].Credentials.SubscriptionKey
+	auth := map[string]string{"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": key, "External-Reference-Id": "ext-42"}
+
+	a := call(t, "GET", api+"/certified-pickup/v1/entities?entityName=TERMINAL", auth, "")
+	if a.status != 200 || a.body["totalRows"] != 2.0 || a.body["externalReferenceId"] != "ext-42" {
+		t.Fatalf("search: %d %v", a.status, a.body)
+	}
+	a = call(t, "GET", api+"/certified-pickup/v1/entities?VAT="+seedFile.Entities[2].VAT+"&entityName=deurganck", auth, "")
+	if a.status != 200 || a.body["totalRows"] != 1.0 {
+		t.Fatalf("AND: %d %v", a.status, a.body)
+	}
+	a = call(t, "GET", api+"/certified-pickup/v1/entities?entityName=a&page=0", auth, "")
+	if a.status != 400 || a.body["errors"].(map[string]any)["Page"] == nil {
+		t.Fatalf("page 0: %d %v", a.status, a.body)
+	}
+	a = call(t, "GET", api+"/certified-pickup/v1/entities", auth, "")
+	if a.status != 400 {
+		t.Fatalf("no filter: %d %v", a.status, a.body)
+	}
+
+	for name, h := range map[string]map[string]string{
+		"no key":               {"Authorization": "Bearer " + tok},
+		"no token":             {"Ocp-Apim-Subscription-Key": key},
+		"bad token":            {"Authorization": "Bearer x.y.z", "Ocp-Apim-Subscription-Key": key},
+		"unknown key":          {"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": "not-a-key-not-a-key-not-a-key"},
+		"another entity's key": {"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": seedFile.Entities[0].Credentials.SubscriptionKey},
+	} {
+		a := call(t, "GET", api+"/certified-pickup/v1/entities?entityName=a", h, "")
+		if a.status != 401 || a.header.Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %v", name, a.status, a.body)
+		}
+	}
+	if a := call(t, "GET", api+"/certified-pickup/v1/nowhere", auth, ""); a.status != 404 {
+		t.Errorf("unknown route: %d", a.status)
+	}
+	if a := call(t, "DELETE", api+"/certified-pickup/v1/entities", auth, ""); a.status != 405 || a.header.Get("Allow") != "GET" {
+		t.Errorf("wrong method: %d %v", a.status, a.header)
+	}
+}
+
+// TestRateLimit: call 501 within the minute answers 429 with Retry-After; another key is unaffected.
+func TestRateLimit(t *testing.T) {
+	api := startStack(t)
+	tok := token(t, api, 6)
+	h := map[string]string{"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": seedFile.Entities[6].Credentials.SubscriptionKey}
+	u := api + "/certified-pickup/v1/entities?NxtEntityId=" + seedFile.Entities[6].NxtEntityID
+	var wg sync.WaitGroup
+	statuses := make(chan int, 500)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 125; i++ {
+				req, _ := http.NewRequest("GET", u, nil)
+				for k, v := range h {
+					req.Header.Set(k, v)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					statuses <- 0
+					continue
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				statuses <- resp.StatusCode
+			}
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	for s := range statuses {
+		if s != 200 {
+			t.Fatalf("one of the first 500 calls answered %d", s)
+		}
+	}
+	a := call(t, "GET", u, h, "")
+	retry, _ := strconv.Atoi(a.header.Get("Retry-After"))
+	if a.status != 429 || retry < 1 || retry > 60 {
+		t.Fatalf("call 501: %d Retry-After=%q", a.status, a.header.Get("Retry-After"))
+	}
+	other := token(t, api, 7)
+	b := call(t, "GET", u, map[string]string{"Authorization": "Bearer " + other, "Ocp-Apim-Subscription-Key": seedFile.Entities[7].Credentials.SubscriptionKey}, "")
+	if b.status != 200 {
+		t.Fatalf("another key: %d", b.status)
+	}
+}
