@@ -1,0 +1,191 @@
+// Command cpuadmin is the support tooling: it onboards an entity (registration, client, subscription
+// key, ingestion id), issues more credentials, and lists entities and their credentials, against the
+// running local stack or a deployed stage.
+//
+//	cpuadmin onboard --entity company.json            # local stack (make run)
+//	cpuadmin onboard --entity company.json --stage staging --usage-plan-id abc123
+//	cpuadmin issue --id NXT200000009 [--stage ...]
+//	cpuadmin list [--id NXT200000009] [--stage ...]
+//
+// Secrets are printed once, to standard output, and never stored or logged.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/onboarding"
+	"github.com/portcommunity/cpu/shared/problem"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "cpuadmin:", err)
+		if pe := (*problem.Error)(nil); errors.As(err, &pe) {
+			for f, msgs := range pe.Fields {
+				for _, m := range msgs {
+					fmt.Fprintf(os.Stderr, "  %s: %s\n", f, m)
+				}
+			}
+		}
+		os.Exit(1)
+	}
+}
+
+func usage() error {
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…]  [--stage STAGE --usage-plan-id ID]")
+}
+
+type target struct {
+	store *store.Store
+	plan  onboarding.UsagePlan
+	env   string
+}
+
+func connect(ctx context.Context, stage, planID string, needPlan bool) (target, error) {
+	if stage == "" || stage == localstack.Stage {
+		root, err := localstack.FindRoot()
+		if err != nil {
+			return target{}, err
+		}
+		raw, err := os.ReadFile(filepath.Join(root, ".local", "stack.json"))
+		if err != nil {
+			return target{}, fmt.Errorf("no local stack is running (start it with make run), or pass --stage: %w", err)
+		}
+		var st localstack.State
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return target{}, err
+		}
+		b := &localstack.Backends{DynamoEndpoint: st.DynamoEndpoint}
+		return target{store: store.New(b.DynamoDB(), st.Table), plan: onboarding.NoUsagePlan{}, env: st.Stage}, nil
+	}
+	cfg, err := awsedge.Config(ctx)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{store: store.New(awsedge.DynamoDB(cfg), localstack.TableName(stage)), env: stage}
+	if needPlan {
+		if planID == "" {
+			return target{}, errors.New("--usage-plan-id is required for a deployed stage (the stack's UsagePlanId output)")
+		}
+		t.plan = awsedge.UsagePlan{Client: apigateway.NewFromConfig(cfg), PlanID: planID}
+	}
+	return t, nil
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usage()
+	}
+	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
+	stage := fs.String("stage", "", "deployed stage (staging, production); empty for the local stack")
+	planID := fs.String("usage-plan-id", "", "API Gateway usage plan id of the stage (stack output UsagePlanId)")
+	file := fs.String("entity", "", "JSON file of the entity to onboard (fields as contract §1)")
+	id := fs.String("id", "", "nxtEntityId")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	switch args[0] {
+	case "onboard":
+		if *file == "" {
+			return usage()
+		}
+		raw, err := os.ReadFile(*file)
+		if err != nil {
+			return err
+		}
+		var e entity.Entity
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("%s: %w", *file, err)
+		}
+		t, err := connect(ctx, *stage, *planID, true)
+		if err != nil {
+			return err
+		}
+		svc := onboarding.Service{Store: t.store, Plan: t.plan, Environment: t.env, Now: time.Now}
+		issued, err := svc.Onboard(ctx, e)
+		if err != nil {
+			return err
+		}
+		printIssued(out, issued)
+	case "issue":
+		if *id == "" {
+			return usage()
+		}
+		t, err := connect(ctx, *stage, *planID, true)
+		if err != nil {
+			return err
+		}
+		svc := onboarding.Service{Store: t.store, Plan: t.plan, Environment: t.env, Now: time.Now}
+		issued, err := svc.Issue(ctx, *id)
+		if err != nil {
+			return fmt.Errorf("issue credentials for %s (is it registered?): %w", *id, err)
+		}
+		printIssued(out, issued)
+	case "list":
+		t, err := connect(ctx, *stage, "", false)
+		if err != nil {
+			return err
+		}
+		return list(ctx, t.store, *id, out)
+	default:
+		return usage()
+	}
+	return nil
+}
+
+func printIssued(out io.Writer, c identity.Issued) {
+	fmt.Fprintf(out, "entity:           %s\n", c.Client.EntityID)
+	fmt.Fprintf(out, "client_id:        %s\n", c.Client.ClientID)
+	fmt.Fprintf(out, "client_secret:    %s   (shown once: it is stored only as a hash)\n", c.ClientSecret)
+	fmt.Fprintf(out, "subscription key: %s   (shown once)\n", c.SubscriptionKey)
+	fmt.Fprintf(out, "ingestion id:     %s   (environment %s)\n", c.Ingestion.ID, c.Ingestion.Environment)
+}
+
+func list(ctx context.Context, st *store.Store, id string, out io.Writer) error {
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	if id == "" {
+		es, err := st.Entities(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "NXT ENTITY ID\tNAME\tVAT\tROLES")
+		for _, e := range es {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%v\n", e.NxtEntityID, e.Name, e.VAT, e.Roles)
+		}
+		return nil
+	}
+	cs, ks, is, err := st.Credentials(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "KIND\tID\tENVIRONMENT\tCREATED")
+	for _, c := range cs {
+		fmt.Fprintf(w, "client\t%s\t\t%s\n", c.ClientID, c.CreatedAt.Format(time.RFC3339))
+	}
+	for _, k := range ks {
+		fmt.Fprintf(w, "subscription key\t%s…\t%s\t%s\n", k.Prefix, k.Environment, k.CreatedAt.Format(time.RFC3339))
+	}
+	for _, in := range is {
+		fmt.Fprintf(w, "ingestion id\t%s\t%s\t%s\n", in.ID, in.Environment, in.CreatedAt.Format(time.RFC3339))
+	}
+	return nil
+}

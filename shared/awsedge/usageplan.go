@@ -1,0 +1,45 @@
+package awsedge
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+)
+
+// UsagePlan registers API keys in an API Gateway usage plan (onboarding.UsagePlan).
+type UsagePlan struct {
+	Client *apigateway.Client
+	PlanID string
+}
+
+// Register creates one API key per value and adds it to the plan; undo deletes them again.
+func (u UsagePlan) Register(ctx context.Context, name string, values ...string) (func(context.Context) error, error) {
+	var ids []string
+	undo := func(ctx context.Context) error {
+		var errs []error
+		for _, id := range ids {
+			_, err := u.Client.DeleteApiKey(ctx, &apigateway.DeleteApiKeyInput{ApiKey: aws.String(id)})
+			errs = append(errs, err)
+		}
+		return errors.Join(errs...)
+	}
+	for i, v := range values {
+		key, err := u.Client.CreateApiKey(ctx, &apigateway.CreateApiKeyInput{
+			Name:    aws.String(name + "-" + string(rune('a'+i))),
+			Value:   aws.String(v),
+			Enabled: true,
+		})
+		if err != nil {
+			return nil, errors.Join(err, undo(ctx))
+		}
+		ids = append(ids, aws.ToString(key.Id))
+		if _, err := u.Client.CreateUsagePlanKey(ctx, &apigateway.CreateUsagePlanKeyInput{
+			UsagePlanId: aws.String(u.PlanID), KeyId: key.Id, KeyType: aws.String("API_KEY"),
+		}); err != nil {
+			return nil, errors.Join(err, undo(ctx))
+		}
+	}
+	return undo, nil
+}
