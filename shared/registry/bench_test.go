@@ -86,7 +86,9 @@ func newIndexedMem(es []entity.Entity) indexedMem {
 	return m
 }
 
-func (m indexedMem) ByIdentifier(context.Context, Identifier, string) ([]Summary, error) { return nil, nil }
+func (m indexedMem) ByIdentifier(context.Context, Identifier, string) ([]Summary, error) {
+	return nil, nil
+}
 
 func (m indexedMem) ByNameGram(_ context.Context, gram string) ([]Summary, error) {
 	return m.grams[gram], nil
