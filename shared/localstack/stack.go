@@ -145,18 +145,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		}
 	}()
 
-	// Triggers other than routes: queue pollers (streams and schedules join with their consumers).
+	// Triggers other than routes, as event source mappings and schedules would run them.
 	pctx, stopPollers := context.WithCancel(context.Background())
 	defer stopPollers()
-	for _, fn := range catalog.Functions() {
-		if qt := fn.Trigger.Queue; qt != nil {
-			arn, err := queueArn(ctx, sqsClient, urls[qt.Queue])
-			if err != nil {
-				return err
-			}
-			p := &SQSPoller{Client: sqsClient, QueueURL: urls[qt.Queue], QueueArn: arn, BatchSize: qt.BatchSize, Invoker: invokers[fn.Name], Log: log, RetryDelay: time.Second}
-			go p.Run(pctx)
-		}
+	if err := startTriggers(ctx, pctx, backends, table, urls, invokers, log); err != nil {
+		ln.Close()
+		return err
 	}
 
 	gw := NewGateway(invokers, Stage, log)
