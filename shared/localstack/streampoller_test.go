@@ -2,8 +2,11 @@ package localstack_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
@@ -140,5 +143,24 @@ func TestFilterOperators(t *testing.T) {
 		if got := f.Match(rec); got != want {
 			t.Errorf("%s: got %v", pattern, got)
 		}
+	}
+}
+
+// TestFixturesDecode: the event fixtures are what aws-lambda-go decodes and what the filters see.
+func TestFixturesDecode(t *testing.T) {
+	root, _ := localstack.FindRoot()
+	var stream events.DynamoDBEvent
+	raw, err := os.ReadFile(filepath.Join(root, "events", "stream", "insert.json"))
+	if err != nil || json.Unmarshal(raw, &stream) != nil || len(stream.Records) != 1 {
+		t.Fatalf("stream fixture: %v", err)
+	}
+	f, _ := localstack.ParseFilter(`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"type":{"S":["Outcome"]}}}}`)
+	if !f.Match(stream.Records[0]) {
+		t.Error("the outcome filter does not match the stream fixture")
+	}
+	var batch events.SQSEvent
+	raw, err = os.ReadFile(filepath.Join(root, "events", "sqs", "batch.json"))
+	if err != nil || json.Unmarshal(raw, &batch) != nil || batch.Records[0].Attributes["MessageGroupId"] == "" {
+		t.Fatalf("sqs fixture: %v", err)
 	}
 }

@@ -60,7 +60,7 @@ func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls Qu
 func failureDestination(c *sqs.Client, url, streamArn string, log *slog.Logger) func(context.Context, []events.DynamoDBEventRecord, string) {
 	return func(ctx context.Context, failed []events.DynamoDBEventRecord, reason string) {
 		body, _ := json.Marshal(map[string]any{
-			"requestContext": map[string]any{"requestId": uuid.NewString(), "condition": "RetryAttemptsExhausted", "approximateInvokeCount": streamMaxRetries + 1},
+			"requestContext":  map[string]any{"requestId": uuid.NewString(), "condition": "RetryAttemptsExhausted", "approximateInvokeCount": streamMaxRetries + 1},
 			"responseContext": map[string]any{"functionError": reason},
 			"timestamp":       time.Now().UTC().Format(time.RFC3339Nano),
 			"DDBStreamBatchInfo": map[string]any{

@@ -3,9 +3,16 @@ package registry
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
@@ -120,5 +127,22 @@ func TestHandlerShape(t *testing.T) {
 	_, err = h(context.Background(), &apigw.Request{Query: map[string][]string{"VAT": {"x"}}, Caller: &apigw.Caller{EntityID: "NXT1"}})
 	if problem.As(err).Status() != 401 {
 		t.Errorf("role-less caller: %v", err)
+	}
+}
+
+func TestFixtureThroughLambda(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "apigw", "registry-search.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := memIndex{{NxtEntityID: "NXT200000001", Name: "Scheldt Shipping Agency", VAT: "BE0403170008"}}
+	out, err := lambda.NewHandler(apigw.Lambda(Handler(idx), slog.New(slog.NewJSONHandler(io.Discard, nil)))).Invoke(context.Background(), raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp events.APIGatewayProxyResponse
+	json.Unmarshal(out, &resp)
+	if resp.StatusCode != 200 || !strings.Contains(resp.Body, `"externalReferenceId":"fixture-ref-1"`) || !strings.Contains(resp.Body, `"totalRows":1`) {
+		t.Fatalf("%d %s", resp.StatusCode, resp.Body)
 	}
 }
