@@ -60,8 +60,7 @@ synth: build
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
-	cp go.mod /tmp/cpu-go.mod.bak; cp go.sum /tmp/cpu-go.sum.bak; go mod tidy; \
-		if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum"; exit 1; fi
+	go mod tidy; if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum"; exit 1; fi
 
 clean:
 	rm -rf .build .local cdk.out

@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -12,16 +11,11 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	log := awsedge.Logger()
-	cfg, err := awsedge.Config(ctx)
-	if err != nil {
-		panic(err)
-	}
+	ctx, log, cfg := awsedge.Boot()
 	stage := awsedge.MustEnv("STAGE")
 	verifier, err := awsedge.TokenVerifier(ctx, cfg, awsedge.MustEnv("TOKEN_VERIFIER"), stage)
 	if err != nil {
-		panic(err)
+		awsedge.Fatal(log, "token verifier", err)
 	}
 	a := &auth.Authorizer{
 		Verifier:    verifier,

@@ -2,7 +2,6 @@
 package main
 
 import (
-	"context"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -13,15 +12,10 @@ import (
 )
 
 func main() {
-	ctx := context.Background()
-	log := awsedge.Logger()
-	cfg, err := awsedge.Config(ctx)
-	if err != nil {
-		panic(err)
-	}
+	_, log, cfg := awsedge.Boot()
 	signer, err := awsedge.TokenSigner(cfg, awsedge.MustEnv("TOKEN_SIGNER"))
 	if err != nil {
-		panic(err)
+		awsedge.Fatal(log, "token signer", err)
 	}
 	t := &auth.TokenEndpoint{
 		Clients: store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),

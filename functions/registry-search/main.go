@@ -2,8 +2,6 @@
 package main
 
 import (
-	"context"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
@@ -12,11 +10,7 @@ import (
 )
 
 func main() {
-	log := awsedge.Logger()
-	cfg, err := awsedge.Config(context.Background())
-	if err != nil {
-		panic(err)
-	}
+	_, log, cfg := awsedge.Boot()
 	idx := store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME"))
 	lambda.Start(apigw.Lambda(registry.Handler(idx), log))
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -170,6 +169,3 @@ func RequireCaller(r *Request, roles ...entity.Role) (Caller, error) {
 	}
 	return *r.Caller, nil
 }
-
-// StatusText is used by the local gateway for the bodies of its own answers.
-func StatusText(code int) string { return http.StatusText(code) }

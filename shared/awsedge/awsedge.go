@@ -118,3 +118,21 @@ func TokenVerifier(ctx context.Context, cfg aws.Config, setting, stage string) (
 	}
 	return identity.NewVerifier(pub, stage), nil
 }
+
+// Boot is every function's cold start: its JSON logger and the SDK configuration. A function that
+// cannot start says why in its log and exits, which Lambda reports as an init error.
+func Boot() (context.Context, *slog.Logger, aws.Config) {
+	ctx := context.Background()
+	log := Logger()
+	cfg, err := Config(ctx)
+	if err != nil {
+		Fatal(log, "load AWS configuration", err)
+	}
+	return ctx, log, cfg
+}
+
+// Fatal logs a cold-start failure and exits.
+func Fatal(log *slog.Logger, what string, err error) {
+	log.Error("cold start failed", "step", what, "error", err.Error())
+	os.Exit(1)
+}

@@ -3,7 +3,6 @@ package localstack
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -206,6 +205,3 @@ func (in *Instance) Abandon(reason string) {
 	}
 	_ = in.srv.Close()
 }
-
-// ErrStopped is returned by invocations made while the stack stops.
-var ErrStopped = errors.New("local stack is stopping")
