@@ -33,7 +33,7 @@ $(TOOLS_STAMP):
 # Host builds for the local stack: one binary per function folder.
 build-local:
 	@mkdir -p $(LOCAL_BIN)
-	go build -o $(LOCAL_BIN)/ ./functions/...
+	go build -o $(LOCAL_BIN)/functions/ ./functions/...
 
 # Lambda builds: provided.al2023 on arm64 wants a static binary named bootstrap.
 build:
@@ -43,8 +43,11 @@ build:
 			-o $(LAMBDA_BIN)/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 
+# The stack binary replaces the recipe's shell, so Ctrl-C and SIGTERM reach it directly; if make
+# itself is killed, the stack is told by the kernel (parent-death signal) and stops its children.
 run: tools build-local
-	go run ./infra/local
+	go build -o $(LOCAL_BIN)/cpu-local ./infra/local
+	exec $(LOCAL_BIN)/cpu-local
 
 # Unit and integration tests, then the template tests (one CDK synth, alone: it needs ~1 GB).
 test: tools build-local

