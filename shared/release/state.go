@@ -1,0 +1,160 @@
+package release
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Light is the commercial release light.
+type Light string
+
+const (
+	LightOK      Light = "OK"      // GREEN
+	LightBlocked Light = "BLOCKED" // RED
+	LightExpired Light = "EXPIRED" // RED
+)
+
+// Release-right statuses, numbered as the seed (7 is unused there).
+const (
+	StatusUnknown  = 0
+	StatusAssigned = 1
+	StatusPending  = 2
+	StatusAccepted = 3
+	StatusDeclined = 4
+	StatusRevoked  = 5
+	StatusArchived = 6
+	StatusExpired  = 8
+)
+
+// Hop is one step of the right's chain of custody, kept for audit.
+type Hop struct {
+	From              string    `json:"from,omitempty"`
+	To                string    `json:"to,omitempty"`
+	Action            string    `json:"action"`
+	Reason            string    `json:"reason,omitempty"`
+	At                time.Time `json:"at"`
+	PublicReferenceID string    `json:"publicReferenceId"`
+}
+
+// Right is the release right of one release. A pending transfer is PendingTo != "": the holder is
+// still Holder until the receiver accepts.
+type Right struct {
+	Holder    string `json:"holder"`
+	Status    int    `json:"status"`
+	PendingTo string `json:"pendingTo,omitempty"`
+	// ReleaseTo is the first release party named by the Release call; while that transfer is
+	// pending or accepted (ReleaseToLocked) the shipping agent may not Transfer itself.
+	ReleaseTo       string `json:"releaseTo,omitempty"`
+	ReleaseToLocked bool   `json:"releaseToLocked,omitempty"`
+	// PrevStatus is the status before expiry, restored when an Update revives the release.
+	PrevStatus int   `json:"prevStatus,omitempty"`
+	Chain      []Hop `json:"chain"`
+}
+
+// Release is a commercial release as stored.
+type Release struct {
+	ReleaseID          string    `json:"releaseId"`
+	PortLoCode         string    `json:"portLoCode"`
+	EquipmentNumber    string    `json:"equipmentNumber"`
+	BillOfLadingKey    string    `json:"billOfLadingKey"`
+	CarrierID          string    `json:"carrierId"`
+	TerminalOperatorID string    `json:"terminalOperatorId"`
+	Light              Light     `json:"light"`
+	PrevLight          Light     `json:"prevLight,omitempty"`
+	Data               Request   `json:"data"`
+	Right              Right     `json:"right"`
+	Version            int       `json:"version"`
+	CreatedAt          time.Time `json:"createdAt"`
+	UpdatedAt          time.Time `json:"updatedAt"`
+}
+
+// BillOfLadingKey identifies a set of B/Ls regardless of order and case.
+func BillOfLadingKey(bls []string) string {
+	norm := make([]string, len(bls))
+	for i, b := range bls {
+		norm[i] = strings.ToUpper(strings.TrimSpace(b))
+	}
+	sort.Strings(norm)
+	sum := sha256.Sum256([]byte(strings.Join(norm, "\x00")))
+	return hex.EncodeToString(sum[:12])
+}
+
+// Command is an accepted request as it travels through the ingestion queue.
+type Command struct {
+	PublicReferenceID   string    `json:"publicReferenceId"`
+	ExternalReferenceID *string   `json:"externalReferenceId"`
+	Requester           string    `json:"requester"` // nxtEntityId; empty for the platform itself (expiry)
+	Action              Action    `json:"action"`
+	Request             Request   `json:"request"`
+	AcceptedAt          time.Time `json:"acceptedAt"`
+	// Item numbers the items of one call (bulk release-right calls); 0 for single requests.
+	Item int `json:"item"`
+}
+
+// GroupID orders the actions on one container (the FIFO message group).
+func (c Command) GroupID() string { return c.Request.PortLoCode + "#" + c.Request.EquipmentNumber }
+
+// Resolved is what the consumer looked up for the command before applying it.
+type Resolved struct {
+	TerminalOperatorID string // of Request.TerminalCode; "" when unknown
+	ReleaseToID        string // of Request.ReleaseTo; "" when absent or unresolved
+	ReleaseToError     string // why ReleaseTo did not resolve
+}
+
+// Notice says who must hear of an outcome, and how (contract §7).
+type Notice struct {
+	Type       string   `json:"type"`
+	Event      string   `json:"event"`
+	ActionType string   `json:"actionType,omitempty"`
+	Recipients []string `json:"recipients"`
+}
+
+// Notification types and events.
+const (
+	TypeReleaseLight = "ReleaseLight"
+	TypeReleaseRight = "ReleaseRight"
+
+	EventLightChanged = "ReleaseLightChanged"
+	EventUpdate       = "Update"
+	EventTransferred  = "Transferred"
+	EventRevoked      = "RevokedByPreviousParty"
+	EventNotValidated = "NotValidated"
+)
+
+// Outcome is what became of one accepted request: stored for audit, and turned into notifications
+// by the stream-triggered notifier.
+type Outcome struct {
+	PublicReferenceID   string    `json:"publicReferenceId"`
+	ExternalReferenceID *string   `json:"externalReferenceId"`
+	Item                int       `json:"item"`
+	Requester           string    `json:"requester"`
+	Action              Action    `json:"action"`
+	At                  time.Time `json:"at"`
+	Applied             bool      `json:"applied"`
+	Notices             []Notice  `json:"notices"`
+	Errors              []string  `json:"errors"`
+	Warnings            []string  `json:"warnings"`
+	// Snapshot of the release after the change (or of the request when there is none).
+	ReleaseID             string   `json:"releaseId,omitempty"`
+	PortLoCode            string   `json:"portLoCode"`
+	EquipmentNumber       string   `json:"equipmentNumber"`
+	BillOfLadingNumbers   []string `json:"billOfLadingNumbers"`
+	ReleaseIdentification string   `json:"releaseIdentification,omitempty"`
+	TerminalCode          string   `json:"terminalCode,omitempty"`
+	OriginalLight         Light    `json:"originalLight,omitempty"`
+	Light                 Light    `json:"light,omitempty"`
+	Holder                string   `json:"holder,omitempty"`
+	RightStatus           int      `json:"rightStatus"`
+	PendingTo             string   `json:"pendingTo,omitempty"`
+	Version               int      `json:"version"`
+}
+
+// Decision is what Apply decided: the state to store and the outcome to record.
+type Decision struct {
+	Next    *Release // nil: the stored release does not change
+	Archive bool     // Delete: the release leaves the active system
+	Outcome Outcome
+}
