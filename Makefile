@@ -47,7 +47,7 @@ build:
 # itself is killed, the stack is told by the kernel (parent-death signal) and stops its children.
 run: tools build-local
 	go build -o $(LOCAL_BIN)/cpu-local ./infra/local
-	exec $(LOCAL_BIN)/cpu-local
+	CPU_STOP_WITH_PARENT=1 exec $(LOCAL_BIN)/cpu-local
 
 # Unit and integration tests, then the template tests (one CDK synth, alone: it needs ~1 GB).
 test: tools build-local

@@ -197,12 +197,85 @@ func Functions() []Function {
 			Timeout:  10 * time.Second,
 			MemoryMB: 256,
 		},
+		{
+			Name:        "ingest",
+			Description: "E1 POST /ingestion/v1/ingestion/{ingestionId}: accept a commercial release action",
+			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/ingestion/v1/ingestion/{ingestionId}", Auth: TokenOptionalKey}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+				{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
+				{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+			},
+			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
+			Timeout:  10 * time.Second,
+			MemoryMB: 256,
+		},
+		{
+			Name:        "ingest-consumer",
+			Description: "Applies queued commercial release actions to the table, with their outcomes",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: IngestionQueue, BatchSize: 10}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+			},
+			Grants:   []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:  30 * time.Second,
+			MemoryMB: 512,
+		},
+		{
+			Name:        "notifier",
+			Description: "Turns outcome items of the table's stream into notifications (kept 168 hours)",
+			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+			},
+			Grants:   []Grant{{On: Table, Access: Write}},
+			Timeout:  30 * time.Second,
+			MemoryMB: 512,
+		},
+		{
+			Name:        "notifications",
+			Description: "E7 GET /certified-pickup/v1/notifications: the caller's notifications of the last 168 hours",
+			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/notifications", Auth: TokenAndKey}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+			},
+			Grants:   []Grant{{On: Table, Access: Read}},
+			Timeout:  10 * time.Second,
+			MemoryMB: 512,
+		},
+		{
+			Name:        "release-expiry",
+			Description: "Queues an Expire action for each release whose expiration has passed",
+			Trigger:     Trigger{Schedule: &ScheduleTrigger{Every: time.Minute}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+				{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+			},
+			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
+			Timeout:  60 * time.Second,
+			MemoryMB: 256,
+		},
 	}
 }
 
+// IngestionQueue carries accepted commercial release actions to their consumer.
+const IngestionQueue = "ingestion"
+
+// OutcomeFilter lets only new outcome items of the table's stream reach the notifier.
+const OutcomeFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome"]}}}}`
+
 // Queues lists every queue of the platform (each with its DLQ).
 func Queues() []Queue {
-	return nil
+	return []Queue{
+		// FIFO: one message group per container, so actions on a container apply in the order they
+		// were accepted; deduplicated on the public reference id.
+		{Name: IngestionQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
+	}
 }
 
 // Catalog is a set of functions and queues a stack is built from.

@@ -23,6 +23,7 @@ var SingleTable = TableSchema{
 	SortKey:      "sk",
 	Indexes: []Index{
 		{Name: "gsi1", PartitionKey: "gsi1pk", SortKey: "gsi1sk"},
+		{Name: "gsi2", PartitionKey: "gsi2pk", SortKey: "gsi2sk"},
 	},
 	TTLAttribute: "expiresAt",
 }

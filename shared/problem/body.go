@@ -53,6 +53,9 @@ func Render(err error, traceID string) (int, map[string]string, []byte) {
 	if pe.Kind == KindUnauthorized {
 		headers["WWW-Authenticate"] = `Bearer`
 	}
+	for k, v := range pe.Headers {
+		headers[k] = v
+	}
 	return status, headers, body
 }
 

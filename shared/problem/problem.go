@@ -61,7 +61,9 @@ type Error struct {
 	RetryAfterSeconds int
 	// Extra members added to the problem body (e.g. OAuth's "error").
 	Extra map[string]string
-	cause error
+	// Headers added to the answer (e.g. WWW-Authenticate on E7's 403).
+	Headers map[string]string
+	cause   error
 }
 
 func (e *Error) Error() string {

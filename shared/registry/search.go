@@ -33,6 +33,7 @@ const (
 	ByEORI        Identifier = "EORI"
 	ByDUNS        Identifier = "DUNS"
 	ByAPCS        Identifier = "APCS"
+	BySCAC        Identifier = "SCAC" // not a registry filter; used to resolve parties
 )
 
 // Index is the storage port of the registry.

@@ -84,12 +84,14 @@ func BillOfLadingKey(bls []string) string {
 
 // Command is an accepted request as it travels through the ingestion queue.
 type Command struct {
-	PublicReferenceID   string    `json:"publicReferenceId"`
-	ExternalReferenceID *string   `json:"externalReferenceId"`
-	Requester           string    `json:"requester"` // nxtEntityId; empty for the platform itself (expiry)
-	Action              Action    `json:"action"`
-	Request             Request   `json:"request"`
-	AcceptedAt          time.Time `json:"acceptedAt"`
+	PublicReferenceID   string  `json:"publicReferenceId"`
+	ExternalReferenceID *string `json:"externalReferenceId"`
+	Requester           string  `json:"requester"` // nxtEntityId; empty for the platform itself (expiry)
+	// CarrierID is the shipping agent whose release the command acts on (the requester on E1).
+	CarrierID  string    `json:"carrierId"`
+	Action     Action    `json:"action"`
+	Request    Request   `json:"request"`
+	AcceptedAt time.Time `json:"acceptedAt"`
 	// Item numbers the items of one call (bulk release-right calls); 0 for single requests.
 	Item int `json:"item"`
 }

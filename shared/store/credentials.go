@@ -21,7 +21,7 @@ func (s *Store) credentialItems(c identity.Issued) ([]types.TransactWriteItem, e
 		}
 		item[attrPK], item[attrSK] = str(pk), str(sk)
 		item[attrGSI1PK], item[attrGSI1SK] = str(entityPK(entityOf(v))), str(gsk)
-		item["type"] = str(kind)
+		item[attrItemType] = str(kind)
 		items = append(items, s.putNew(item))
 		return nil
 	}

@@ -40,23 +40,30 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	profile[attrSK] = str(skProfile)
 	profile[attrGSI1PK] = str(gsiEntities)
 	profile[attrGSI1SK] = str(entityListSK(folded, e.NxtEntityID))
-	profile["type"] = str("Entity")
+	profile[attrItemType] = str("Entity")
 
 	guard := func(pk string) map[string]types.AttributeValue {
-		return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(skUnique), "entityId": str(e.NxtEntityID), "type": str("Unique")}
+		return map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(skUnique), "entityId": str(e.NxtEntityID), attrItemType: str("Unique")}
 	}
-	// The order matters: cancellation reasons come back in this order (see duplicateOf).
+	// Cancellation reasons come back in the order of the items: fields names each guarded item.
 	items := []types.TransactWriteItem{
 		s.putNew(profile),
 		s.putNew(guard(uniqueVATPK(e.VAT))),
 		s.putNew(guard(uniqueNamePK(folded))),
+	}
+	fields := []ErrDuplicate{{"nxtEntityId", e.NxtEntityID}, {"vat", e.VAT}, {"name", e.Name}}
+	for _, code := range e.TerminalCodes {
+		term := guard(terminalPK(code))
+		term[attrSK] = str("TERM")
+		items = append(items, s.putNew(term))
+		fields = append(fields, ErrDuplicate{"terminalCodes", code})
 	}
 	summary, err := attributevalue.MarshalMap(registry.SummaryOf(e))
 	if err != nil {
 		return err
 	}
 	index := func(pk, sk string) types.TransactWriteItem {
-		item := map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk), "type": str("RegistryIndex")}
+		item := map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk), attrItemType: str("RegistryIndex")}
 		for k, v := range summary {
 			item[k] = v
 		}
@@ -65,7 +72,7 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	for _, id := range []struct {
 		kind registry.Identifier
 		v    string
-	}{{registry.ByVAT, e.VAT}, {registry.ByEORI, e.EORI}, {registry.ByDUNS, e.DUNS}, {registry.ByAPCS, e.APCSCode}} {
+	}{{registry.ByVAT, e.VAT}, {registry.ByEORI, e.EORI}, {registry.ByDUNS, e.DUNS}, {registry.ByAPCS, e.APCSCode}, {registry.BySCAC, e.SCAC}} {
 		if id.v != "" {
 			items = append(items, index(registryPK(string(id.kind), id.v), entityPK(e.NxtEntityID)))
 		}
@@ -82,7 +89,7 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if err != nil {
-		if dup := duplicateOf(err, e); dup != nil {
+		if dup := duplicateOf(err, fields); dup != nil {
 			return dup
 		}
 		return fmt.Errorf("register %s: %w", e.NxtEntityID, err)
@@ -90,12 +97,11 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	return nil
 }
 
-func duplicateOf(err error, e entity.Entity) error {
+func duplicateOf(err error, fields []ErrDuplicate) error {
 	var tce *types.TransactionCanceledException
 	if !errors.As(err, &tce) {
 		return nil
 	}
-	fields := []ErrDuplicate{{"nxtEntityId", e.NxtEntityID}, {"vat", e.VAT}, {"name", e.Name}}
 	for i, r := range tce.CancellationReasons {
 		if aws.ToString(r.Code) != "ConditionalCheckFailed" {
 			continue

@@ -1,15 +1,21 @@
 // Package store is the DynamoDB adapter of the single table. Every item has a string pk and sk;
-// gsi1 (gsi1pk, gsi1sk) lists what belongs to an entity. Item layouts:
+// gsi1 and gsi2 are overloaded indexes. Item layouts:
 //
-//	what                     pk                          sk                 gsi1pk        gsi1sk
-//	entity profile           ENT#<nxtEntityId>           PROFILE            ENTITIES      <folded name>#<id>
+//	what                     pk                          sk                       gsi1pk / gsi1sk                      gsi2pk / gsi2sk
+//	entity profile           ENT#<nxtEntityId>           PROFILE                  ENTITIES / <folded name>#<id>
 //	unique VAT               UNQ#VAT#<vat>               UNQ
 //	unique name              UNQ#NAME#<folded name>      UNQ
-//	registry by identifier   REG#<VAT|EORI|DUNS|APCS>#v  ENT#<id>
+//	terminal code            TERM#<code>                 TERM
+//	registry by identifier   REG#<VAT|EORI|DUNS|APCS|SCAC>#v  ENT#<id>
 //	registry by name gram    REG#NG#<first rune>         <trigram>#<id>
-//	client                   CLIENT#<clientId>           CLIENT             ENT#<id>      CLIENT#<clientId>
-//	subscription key         KEY#<sha256 of key>         KEY                ENT#<id>      KEY#<env>#<api>#<prefix>
-//	ingestion id             INGEST#<guid>               INGEST             ENT#<id>      INGEST#<env>
+//	client                   CLIENT#<clientId>           CLIENT                   ENT#<id> / CLIENT#<clientId>
+//	subscription key         KEY#<sha256 of key>         KEY                      ENT#<id> / KEY#<env>#<api>#<prefix>
+//	ingestion id             INGEST#<guid>               INGEST                   ENT#<id> / INGEST#<env>
+//	active release           REL#<port>#<container>      ACTIVE#<carrier>#<B/L key>  EXP#<day> / <expiry>#<releaseId> (until expired)
+//	archived release         REL#<port>#<container>      ARCHIVED#<releaseId>
+//	outcome (audit, outbox)  REL#<port>#<container>      OUT#<publicRefId>#<item>
+//	release id of a carrier  RID#<carrier>#<releaseIdentification>  RID
+//	notification (TTL 168 h) NOTIF#<receiver>            <storedOn>#<ref>#<item>#<n>  NREF#<ref> / <receiver>#<sk>       NREL#<releaseId> / <receiver>#<sk>
 //
 // The registry items carry the entity's summary (registry.Summary), so that a search applies every
 // filter and sorts by name from one Query, and reads full profiles for one page only.
@@ -22,7 +28,10 @@ const (
 	attrSK     = "sk"
 	attrGSI1PK = "gsi1pk"
 	attrGSI1SK = "gsi1sk"
-	gsi1       = "gsi1"
+	// attrItemType says what an item is (Entity, Release, Outcome, Notification, …); the stream filter of
+	// the notifier selects on it. It must not clash with a field of any stored type.
+	attrItemType = "itemType"
+	gsi1         = "gsi1"
 
 	skProfile = "PROFILE"
 	skUnique  = "UNQ"
@@ -43,3 +52,4 @@ func clientPK(id string) string             { return "CLIENT#" + id }
 func keyPK(hash string) string              { return "KEY#" + hash }
 func ingestPK(id string) string             { return "INGEST#" + strings.ToLower(id) }
 func entityListSK(folded, id string) string { return folded + "#" + id }
+func terminalPK(code string) string         { return "TERM#" + code }

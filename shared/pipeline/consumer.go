@@ -1,0 +1,134 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+// Releases is the consumer's storage port (shared/store implements it).
+type Releases interface {
+	Load(ctx context.Context, ref store.ReleaseRef, publicRef string, item int) (*release.Release, bool, error)
+	Save(ctx context.Context, cur *release.Release, d release.Decision) error
+	TerminalOperator(ctx context.Context, code string) (string, error)
+	ResolveParty(ctx context.Context, ref release.PartyRef) ([]string, error)
+}
+
+// Consumer applies queued commands to the table.
+type Consumer struct {
+	Store Releases
+	Now   func() time.Time
+	Log   *slog.Logger
+	NewID func() string
+}
+
+// maxConflicts bounds the re-reads when a concurrent writer changed the release.
+const maxConflicts = 8
+
+// Handle is the SQS handler. Records of a FIFO batch are applied in order; at the first failure
+// that record and every later one are reported failed, so none is applied before the one it
+// follows (the queue delivers them again; a record that keeps failing ends in the DLQ).
+func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for i, rec := range ev.Records {
+		if err := c.apply(ctx, rec); err != nil {
+			c.Log.ErrorContext(ctx, "command failed; it and the rest of the batch will be retried", "messageId", rec.MessageId, "error", err.Error())
+			for _, r := range ev.Records[i:] {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+			}
+			break
+		}
+	}
+	return resp, nil
+}
+
+func (c *Consumer) apply(ctx context.Context, rec events.SQSMessage) error {
+	var cmd release.Command
+	if err := json.Unmarshal([]byte(rec.Body), &cmd); err != nil || cmd.PublicReferenceID == "" {
+		return fmt.Errorf("undecodable command: %v", err)
+	}
+	return c.Apply(ctx, cmd)
+}
+
+// Apply applies one command exactly once: a duplicate finds its outcome recorded and stops; a
+// concurrent change makes it read and decide again.
+func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
+	ref := store.RefOf(cmd)
+	for attempt := 0; attempt < maxConflicts; attempt++ {
+		cur, done, err := c.Store.Load(ctx, ref, cmd.PublicReferenceID, cmd.Item)
+		if err != nil || done {
+			return err
+		}
+		res, err := c.resolve(ctx, cmd)
+		if err != nil {
+			return err
+		}
+		d := release.Apply(cur, cmd, res, c.Now().UTC(), c.NewID)
+		err = c.Store.Save(ctx, cur, d)
+		switch {
+		case err == nil, errors.Is(err, store.ErrAlreadyApplied):
+			return nil
+		case errors.Is(err, store.ErrReleaseIDTaken):
+			refused := notValidated(cmd, c.Now().UTC(), fmt.Sprintf("releaseIdentification %q is used by another active release of yours.", cmd.Request.ReleaseIdentification))
+			if err := c.Store.Save(ctx, nil, refused); err != nil && !errors.Is(err, store.ErrAlreadyApplied) {
+				return err
+			}
+			return nil
+		case errors.Is(err, store.ErrConflict):
+			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+			continue
+		default:
+			return err
+		}
+	}
+	return fmt.Errorf("release of %s kept changing under %d attempts", cmd.Request.EquipmentNumber, maxConflicts)
+}
+
+// resolve looks up what the command names: the terminal's operator and the releaseTo party.
+func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Resolved, error) {
+	var res release.Resolved
+	if cmd.Action != release.ActRelease && cmd.Action != release.ActUpdate {
+		return res, nil
+	}
+	to, err := c.Store.TerminalOperator(ctx, cmd.Request.TerminalCode)
+	if err != nil {
+		return res, err
+	}
+	res.TerminalOperatorID = to
+	if p := cmd.Request.ReleaseTo; p != nil {
+		ids, err := c.Store.ResolveParty(ctx, *p)
+		if err != nil {
+			return res, err
+		}
+		switch len(ids) {
+		case 1:
+			res.ReleaseToID = ids[0]
+		case 0:
+			res.ReleaseToError = fmt.Sprintf("no registered party has %s %s", p.IdentificationType, p.IdentificationCode)
+		default:
+			res.ReleaseToError = fmt.Sprintf("%d registered parties have %s %s", len(ids), p.IdentificationType, p.IdentificationCode)
+		}
+	}
+	return res, nil
+}
+
+func notValidated(cmd release.Command, now time.Time, reason string) release.Decision {
+	return release.Decision{Outcome: release.Outcome{
+		PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: cmd.ExternalReferenceID, Item: cmd.Item, Requester: cmd.Requester,
+		Action: cmd.Action, At: now, Errors: []string{reason}, Warnings: []string{},
+		Notices:    []release.Notice{{Type: release.TypeReleaseLight, Event: release.EventNotValidated, Recipients: []string{cmd.Requester}}},
+		PortLoCode: cmd.Request.PortLoCode, EquipmentNumber: cmd.Request.EquipmentNumber, BillOfLadingNumbers: cmd.Request.BillOfLadingNumbers,
+		ReleaseIdentification: cmd.Request.ReleaseIdentification, TerminalCode: cmd.Request.TerminalCode,
+	}}
+}
+
+// NewID makes release ids.
+func NewID() string { return uuid.NewString() }

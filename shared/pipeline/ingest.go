@@ -1,0 +1,118 @@
+// Package pipeline is the commercial release pipeline: E1 accepts a request and queues it, the
+// consumer applies it to the table with its outcome, the stream-triggered notifier turns outcomes
+// into notifications, and the expiry sweep queues the releases whose time has passed.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/problem"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+// Queue is the ingestion queue: FIFO, grouped per container, deduplicated on the public reference.
+type Queue interface {
+	Send(ctx context.Context, group, dedup string, body []byte) error
+}
+
+// Identities is what E1 reads of the caller: its ingestion id and its identifiers.
+type Identities interface {
+	IngestionID(ctx context.Context, id string) (identity.IngestionID, error)
+	Entity(ctx context.Context, id string) (entity.Entity, error)
+}
+
+// Accepted is the 202 body of an async command (contract §4).
+type Accepted struct {
+	PublicReferenceID   string  `json:"publicReferenceId"`
+	ExternalReferenceID *string `json:"externalReferenceId"`
+}
+
+// Ingest serves E1: it judges what needs no release state (contract §4, §6), queues the command and
+// answers 202. Everything else is the consumer's, and comes back as a notification.
+type Ingest struct {
+	IDs   Identities
+	Queue Queue
+	Ports release.Ports
+	Stage string
+	Now   func() time.Time
+}
+
+// Handle serves POST /ingestion/v1/ingestion/{ingestionId}.
+func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r, entity.ShippingAgent)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	ing, err := in.IDs.IngestionID(ctx, r.PathParams["ingestionId"])
+	switch {
+	case errors.Is(err, identity.ErrUnknown):
+		return apigw.Response{}, problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
+	case err != nil:
+		return apigw.Response{}, problem.Wrap(err, "read ingestion id")
+	case ing.EntityID != caller.EntityID || ing.Environment != in.Stage:
+		return apigw.Response{}, problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
+	}
+	req, err := release.Decode(r.Body, in.Ports)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if req.Carrier != nil {
+		me, err := in.IDs.Entity(ctx, caller.EntityID)
+		if err != nil {
+			return apigw.Response{}, problem.Wrap(err, "read caller")
+		}
+		if !Names(*req.Carrier, me) {
+			return apigw.Response{}, problem.New(problem.KindUnauthorized, "the carrier is not the caller: a shipping agent releases its own containers")
+		}
+	}
+	cmd := release.Command{
+		PublicReferenceID: uuid.NewString(), ExternalReferenceID: r.ExternalRef, Requester: caller.EntityID,
+		CarrierID: caller.EntityID, Action: req.ActionType, Request: req, AcceptedAt: in.Now().UTC(),
+	}
+	if err := Enqueue(ctx, in.Queue, cmd); err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: r.ExternalRef})
+}
+
+// Enqueue puts a command on the queue: grouped per container (actions on one container apply in
+// the order accepted), deduplicated on its public reference.
+func Enqueue(ctx context.Context, q Queue, cmd release.Command) error {
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return problem.Wrap(err, "encode command")
+	}
+	if err := q.Send(ctx, cmd.GroupID(), cmd.PublicReferenceID, body); err != nil {
+		return problem.Wrap(err, "queue command")
+	}
+	return nil
+}
+
+// Names tells whether a party reference names the entity (by any of its identifiers).
+func Names(p release.PartyRef, e entity.Entity) bool {
+	code := strings.ToUpper(strings.TrimSpace(p.IdentificationCode))
+	switch p.IdentificationType {
+	case "NxtEntityId":
+		return code == e.NxtEntityID
+	case "Tin":
+		return code == e.VAT
+	case "Eori":
+		return e.EORI != "" && code == e.EORI
+	case "Duns":
+		return e.DUNS != "" && code == e.DUNS
+	case "Apcs":
+		return e.APCSCode != "" && code == e.APCSCode
+	case "Scac":
+		return e.SCAC != "" && code == e.SCAC
+	}
+	return false
+}

@@ -1,0 +1,273 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/portcommunity/cpu/shared/registry"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+// Errors of Save.
+var (
+	// ErrAlreadyApplied: the command's outcome is stored already (a duplicate delivery).
+	ErrAlreadyApplied = errors.New("outcome already recorded")
+	// ErrConflict: the release changed since it was read; read again and re-apply.
+	ErrConflict = errors.New("release changed concurrently")
+	// ErrReleaseIDTaken: another active release of the carrier uses the releaseIdentification.
+	ErrReleaseIDTaken = errors.New("releaseIdentification in use")
+)
+
+func releasePK(port, container string) string { return "REL#" + port + "#" + container }
+func activeSK(carrier, blKey string) string   { return "ACTIVE#" + carrier + "#" + blKey }
+func archivedSK(releaseID string) string      { return "ARCHIVED#" + releaseID }
+func outcomeSK(ref string, item int) string   { return fmt.Sprintf("OUT#%s#%03d", ref, item) }
+func ridPK(carrier, rid string) string        { return "RID#" + carrier + "#" + rid }
+func expiryPK(t time.Time) string             { return "EXP#" + t.UTC().Format("2006-01-02") }
+
+// ReleaseRef locates an active release: container, B/L set and the shipping agent that made it.
+type ReleaseRef struct {
+	PortLoCode      string
+	EquipmentNumber string
+	CarrierID       string
+	BillOfLadingKey string
+}
+
+// RefOf a command (the carrier is the command's CarrierID).
+func RefOf(c release.Command) ReleaseRef {
+	return ReleaseRef{c.Request.PortLoCode, c.Request.EquipmentNumber, c.CarrierID, release.BillOfLadingKey(c.Request.BillOfLadingNumbers)}
+}
+
+// Load reads, in one strongly consistent BatchGetItem, the active release a command names and
+// whether the command's outcome is already recorded.
+func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item int) (*release.Release, bool, error) {
+	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
+	keys := []map[string]types.AttributeValue{key(pk, activeSK(ref.CarrierID, ref.BillOfLadingKey)), key(pk, outcomeSK(publicRef, item))}
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	var cur *release.Release
+	done := false
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, false, err
+			}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return nil, false, err
+		}
+		for _, it := range out.Responses[s.table] {
+			switch sVal(it[attrSK])[:3] {
+			case "OUT":
+				done = true
+			case "ACT":
+				var r release.Release
+				if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+					return nil, false, err
+				}
+				cur = &r
+			}
+		}
+		req = out.UnprocessedKeys
+	}
+	return cur, done, nil
+}
+
+// Save stores a decision in one transaction: the release (conditioned on the version it was read
+// at), the releaseIdentification guard, and the outcome (conditioned on not existing, so a command
+// applies once however often it is delivered).
+func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decision) error {
+	var items []types.TransactWriteItem
+	var labels []error // what a failed condition of each item means
+	add := func(it types.TransactWriteItem, meaning error) {
+		items = append(items, it)
+		labels = append(labels, meaning)
+	}
+	if next := d.Next; next != nil {
+		pk := releasePK(next.PortLoCode, next.EquipmentNumber)
+		active := key(pk, activeSK(next.CarrierID, next.BillOfLadingKey))
+		switch {
+		case d.Archive:
+			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: active,
+				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: versionOf(cur)}}, ErrConflict)
+			item, err := s.releaseItem(next, pk, archivedSK(next.ReleaseID), false)
+			if err != nil {
+				return err
+			}
+			add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, ErrConflict)
+			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, ErrConflict)
+		default:
+			item, err := s.releaseItem(next, pk, activeSK(next.CarrierID, next.BillOfLadingKey), true)
+			if err != nil {
+				return err
+			}
+			put := &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+			if cur != nil {
+				put.ConditionExpression, put.ExpressionAttributeValues = aws.String("version = :v"), versionOf(cur)
+			}
+			add(types.TransactWriteItem{Put: put}, ErrConflict)
+			if cur == nil || cur.Data.ReleaseIdentification != next.Data.ReleaseIdentification {
+				if cur != nil {
+					add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, ErrConflict)
+				}
+				guard := key(ridPK(next.CarrierID, next.Data.ReleaseIdentification), "RID")
+				guard["releaseId"], guard[attrItemType] = str(next.ReleaseID), str("ReleaseIdentification")
+				add(s.putNew(guard), ErrReleaseIDTaken)
+			}
+		}
+	}
+	out, err := attributevalue.MarshalMapWithOptions(d.Outcome, jsonTags)
+	if err != nil {
+		return err
+	}
+	out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(d.Outcome.PortLoCode, d.Outcome.EquipmentNumber)), str(outcomeSK(d.Outcome.PublicReferenceID, d.Outcome.Item)), str("Outcome")
+	add(s.putNew(out), ErrAlreadyApplied)
+
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		// The outcome's condition decides first: if it is recorded, nothing else matters.
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && labels[i] == ErrAlreadyApplied {
+				return ErrAlreadyApplied
+			}
+		}
+		for i, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return labels[i]
+			}
+		}
+		return fmt.Errorf("%w: %v", ErrConflict, err) // e.g. TransactionConflict with a concurrent writer
+	}
+	return err
+}
+
+func versionOf(r *release.Release) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(r.Version)}}
+}
+
+// releaseItem marshals a release; an active one that can still expire is indexed by its expiry
+// day so the expiry sweep finds it with a Query.
+func (s *Store) releaseItem(r *release.Release, pk, sk string, active bool) (map[string]types.AttributeValue, error) {
+	item, err := attributevalue.MarshalMapWithOptions(r, jsonTags)
+	if err != nil {
+		return nil, err
+	}
+	item[attrPK], item[attrSK], item[attrItemType] = str(pk), str(sk), str("Release")
+	if active && r.Light != release.LightExpired && r.Data.ExpirationDateTimeUtc != nil {
+		exp := r.Data.ExpirationDateTimeUtc.UTC()
+		item[attrGSI1PK] = str(expiryPK(exp))
+		item[attrGSI1SK] = str(exp.Format(time.RFC3339) + "#" + r.ReleaseID)
+	}
+	return item, nil
+}
+
+// Due is an active release whose expiry has passed.
+type Due struct {
+	ReleaseID           string
+	Version             int
+	PortLoCode          string
+	EquipmentNumber     string
+	CarrierID           string
+	BillOfLadingNumbers []string
+}
+
+// DueForExpiry finds active releases whose expiration passed in the last lookback (one Query per
+// day bucket, never a Scan).
+func (s *Store) DueForExpiry(ctx context.Context, now time.Time, lookback time.Duration) ([]Due, error) {
+	var out []Due
+	for day := now.Add(-lookback).UTC().Truncate(24 * time.Hour); !day.After(now); day = day.Add(24 * time.Hour) {
+		err := s.query(ctx, &dynamodb.QueryInput{
+			TableName:              &s.table,
+			IndexName:              aws.String(gsi1),
+			KeyConditionExpression: aws.String("gsi1pk = :p AND gsi1sk <= :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":p": str(expiryPK(day)), ":now": str(now.UTC().Format(time.RFC3339) + "#\uffff"),
+			},
+		}, func(it map[string]types.AttributeValue) error {
+			var r release.Release
+			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+				return err
+			}
+			out = append(out, Due{r.ReleaseID, r.Version, r.PortLoCode, r.EquipmentNumber, r.CarrierID, r.Data.BillOfLadingNumbers})
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// History returns every outcome recorded for a container, oldest first: the audit trail that
+// outlives the 168-hour notifications.
+func (s *Store) History(ctx context.Context, port, container string) ([]release.Outcome, error) {
+	var out []release.Outcome
+	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :p AND begins_with(sk, :o)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": str(releasePK(port, container)), ":o": str("OUT#"),
+		},
+		ConsistentRead: aws.Bool(true),
+	}, func(it map[string]types.AttributeValue) error {
+		var o release.Outcome
+		if err := attributevalue.UnmarshalMapWithOptions(it, &o, jsonTagsDecode); err != nil {
+			return err
+		}
+		out = append(out, o)
+		return nil
+	})
+	sortOutcomes(out)
+	return out, err
+}
+
+// TerminalOperator returns the entity operating a terminal code ("" when unknown).
+func (s *Store) TerminalOperator(ctx context.Context, code string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(terminalPK(code), "TERM")})
+	if err != nil || out.Item == nil {
+		return "", err
+	}
+	return sVal(out.Item["entityId"]), nil
+}
+
+// ResolveParty returns the registered entities a party reference names (contract §1: it must name
+// exactly one).
+func (s *Store) ResolveParty(ctx context.Context, ref release.PartyRef) ([]string, error) {
+	kind := map[string]registry.Identifier{
+		"NxtEntityId": registry.ByNxtEntityID, "Tin": registry.ByVAT, "Eori": registry.ByEORI,
+		"Duns": registry.ByDUNS, "Apcs": registry.ByAPCS, "Scac": registry.BySCAC,
+	}[ref.IdentificationType]
+	if kind == "" {
+		return nil, nil
+	}
+	sums, err := s.ByIdentifier(ctx, kind, ref.IdentificationCode)
+	ids := make([]string, 0, len(sums))
+	seen := map[string]bool{}
+	for _, x := range sums {
+		if !seen[x.NxtEntityID] {
+			seen[x.NxtEntityID] = true
+			ids = append(ids, x.NxtEntityID)
+		}
+	}
+	return ids, err
+}
+
+func sVal(v types.AttributeValue) string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+func sortOutcomes(out []release.Outcome) {
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
+}
