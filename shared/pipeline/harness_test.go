@@ -1,0 +1,225 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/notification"
+	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const (
+	sa1  = "NXT200000001"
+	sa2  = "NXT200000002"
+	top  = "NXT200000003" // terminal 01700
+	top2 = "NXT200000004" // terminals 0100, 0200
+	rp   = "NXT200000005"
+	tro  = "NXT200000007"
+)
+
+var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
+
+// invoker calls a handler as the Lambda runtime would.
+type invoker struct{ h lambda.Handler }
+
+func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	out, err := i.h.Invoke(ctx, payload)
+	if err != nil {
+		return nil, &localstack.FunctionError{Type: "Handler", Message: err.Error()}
+	}
+	return out, nil
+}
+
+// harness is the pipeline on DynamoDB Local and fauxqs, with a clock the test moves.
+type harness struct {
+	t        *testing.T
+	st       *store.Store
+	ingest   *pipeline.Ingest
+	consumer *pipeline.Consumer
+	e7       apigw.Handler
+	queue    awsedge.FIFOQueue
+	dlq      string
+	ingestID map[string]string
+	mu       sync.Mutex
+	now      time.Time
+}
+
+func (h *harness) clock() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.now
+}
+
+func (h *harness) setClock(t time.Time) {
+	h.mu.Lock()
+	h.now = t
+	h.mu.Unlock()
+}
+
+func party(id, name string, vat int, roles []entity.Role, terminals ...string) entity.Entity {
+	e := entity.Entity{NxtEntityID: id, Name: name, VAT: fmt.Sprintf("BE%08d%02d", vat, 97-vat%97), Roles: roles, TerminalCodes: terminals,
+		Addresses: []entity.Address{{AddressTypeCode: "1", City: "Antwerpen", Country: "BE"}}}
+	e.EORI = e.VAT
+	e.Normalize()
+	return e
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	ctx := context.Background()
+	b := testenv.Backends()
+	table := testenv.Table(t)
+	st := store.New(b.DynamoDB(), table)
+	h := &harness{t: t, st: st, ingestID: map[string]string{}, now: time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)}
+	for _, e := range []entity.Entity{
+		party(sa1, "Scheldt Shipping Agency", 4031700, []entity.Role{entity.ShippingAgent}),
+		party(sa2, "Noordzee Maritime Agencies", 4031701, []entity.Role{entity.ShippingAgent}),
+		party(top, "Deurganck Container Terminal", 4031702, []entity.Role{entity.TerminalOperator}, "01700"),
+		party(top2, "Europa Quay Terminal", 4031703, []entity.Role{entity.TerminalOperator}, "0100", "0200"),
+		party(rp, "Kempen Forwarding", 4031704, []entity.Role{entity.ReleaseParty}),
+		party(tro, "Albert Canal Trucking", 4031705, []entity.Role{entity.TransportOperator}),
+	} {
+		in, _ := identity.NewIngestionID(e.NxtEntityID, "test", "", time.Now())
+		if err := st.Register(ctx, e, &identity.Issued{Ingestion: in}); err != nil {
+			t.Fatal(err)
+		}
+		h.ingestID[e.NxtEntityID] = in.ID
+	}
+	sqsClient := b.SQS()
+	urls := localstack.QueueURLs{}
+	q := catalog.Queue{Name: "ingest-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
+	if err := localstack.CreateQueue(ctx, sqsClient, q, urls); err != nil {
+		t.Fatal(err)
+	}
+	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
+	h.ingest = &pipeline.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
+	h.consumer = &pipeline.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: pipeline.NewID}
+	h.e7 = notification.Handler(st, h.clock)
+
+	pctx, stop := context.WithCancel(ctx)
+	t.Cleanup(stop)
+	sp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
+		Log: quiet, RetryDelay: time.Second}
+	go sp.Run(pctx)
+	arn, err := localstack.LatestStreamArn(ctx, b.Streams(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter, _ := localstack.ParseFilter(catalog.OutcomeFilter)
+	n := &pipeline.Notifier{Store: st, Log: quiet}
+	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 100, Filter: filter,
+		Invoker: invoker{lambda.NewHandler(n.Handle)}, MaxRetries: 3, RetryDelay: 100 * time.Millisecond, Log: quiet}
+	go stp.Run(pctx)
+	return h
+}
+
+// body builds an E1 body; mutate adds or replaces fields.
+func body(action string, mutate map[string]any) []byte {
+	b := map[string]any{
+		"releaseIdentification": "REL-1", "equipmentNumber": "CSQU3054383", "billOfLadingNumbers": []string{"BL1"},
+		"portLoCode": "BEANR", "terminalCode": "01700", "actionType": action,
+	}
+	if action == "Release" || action == "Update" {
+		b["carrier"] = map[string]string{"identificationType": "NxtEntityId", "identificationCode": sa1}
+		b["isCarrierHaulage"] = true
+		b["releaseDateTimeUtc"] = "2026-11-21T08:00:00Z"
+	}
+	for k, v := range mutate {
+		if v == nil {
+			delete(b, k)
+		} else {
+			b[k] = v
+		}
+	}
+	raw, _ := json.Marshal(b)
+	return raw
+}
+
+// post calls E1 as caller; it returns the status and the public reference id.
+func (h *harness) post(caller string, roles []entity.Role, ingestionID string, raw []byte) (int, string, map[string]any) {
+	h.t.Helper()
+	ref := "ext-" + uuid.NewString()[:8]
+	resp, err := apigw.Lambda(h.ingest.Handle, quiet)(context.Background(), proxy("POST", map[string]string{"ingestionId": ingestionID}, nil, raw, caller, roles, ref))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var doc map[string]any
+	json.Unmarshal([]byte(resp.Body), &doc)
+	if resp.StatusCode == 202 && doc["externalReferenceId"] != ref {
+		h.t.Fatalf("externalReferenceId not echoed: %v", doc)
+	}
+	s, _ := doc["publicReferenceId"].(string)
+	return resp.StatusCode, s, doc
+}
+
+// sa posts as shipping agent 1 through its own ingestion id and expects 202.
+func (h *harness) sa(raw []byte) string {
+	h.t.Helper()
+	status, ref, doc := h.post(sa1, []entity.Role{entity.ShippingAgent}, h.ingestID[sa1], raw)
+	if status != 202 {
+		h.t.Fatalf("E1 answered %d: %v", status, doc)
+	}
+	return ref
+}
+
+// sent returns "receiver type event actionType" of every notification of a reference, once the
+// expected number are stored.
+func (h *harness) sent(ref string, want int) []string {
+	h.t.Helper()
+	var got []notification.Notification
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var err error
+		got, err = h.st.QueryNotifications(context.Background(), notification.Query{PublicRef: ref, Limit: 1000})
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(got) >= want {
+			break
+		}
+	}
+	var out []string
+	for _, n := range got {
+		var env notification.Envelope
+		if err := json.Unmarshal([]byte(n.Message), &env); err != nil {
+			h.t.Fatal(err)
+		}
+		line := fmt.Sprintf("%s %s %s %s", n.NxtEntityID, n.Type, n.Event, env.Body.ActionType)
+		if len(env.Errors) > 0 {
+			line += " errors"
+		}
+		out = append(out, strings.TrimSpace(line))
+	}
+	sortStrings(out)
+	if len(out) != want {
+		h.t.Fatalf("reference %s: %d notifications, want %d: %v", ref, len(out), want, out)
+	}
+	return out
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

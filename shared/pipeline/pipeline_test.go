@@ -1,0 +1,228 @@
+package pipeline_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+func eq(t *testing.T, step string, got []string, want ...string) {
+	t.Helper()
+	sortStrings(want)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("%s:\n got  %v\n want %v", step, got, want)
+	}
+}
+
+// TestEveryActionNotifiesExactlyTheRightParties walks a release through all six actions.
+func TestEveryActionNotifiesExactlyTheRightParties(t *testing.T) {
+	h := newHarness(t)
+	releaseTo := map[string]string{"identificationType": "Vat", "identificationCode": party(rp, "", 4031704, nil).VAT}
+
+	ref := h.sa(body("Release", map[string]any{"releaseTo": releaseTo}))
+	eq(t, "Release with releaseTo", h.sent(ref, 4),
+		sa1+" ReleaseLight ReleaseLightChanged Release", top+" ReleaseLight ReleaseLightChanged Release",
+		sa1+" ReleaseRight Transferred Transfer", rp+" ReleaseRight Transferred Transfer")
+
+	ref = h.sa(body("Release", nil))
+	eq(t, "duplicate Release", h.sent(ref, 1), sa1+" ReleaseLight NotValidated  errors")
+
+	ref = h.sa(body("Update", map[string]any{"terminalCode": "0100", "vesselName": "MSC ANTWERP"}))
+	eq(t, "Update (terminal moved)", h.sent(ref, 3),
+		sa1+" ReleaseLight Update Update", top+" ReleaseLight Update Update", top2+" ReleaseLight Update Update")
+
+	ref = h.sa(body("Block", map[string]any{"terminalCode": "0100"}))
+	eq(t, "Block", h.sent(ref, 2), sa1+" ReleaseLight ReleaseLightChanged Block", top2+" ReleaseLight ReleaseLightChanged Block")
+
+	ref = h.sa(body("Unblock", map[string]any{"terminalCode": nil}))
+	eq(t, "Unblock", h.sent(ref, 2), sa1+" ReleaseLight ReleaseLightChanged Unblock", top2+" ReleaseLight ReleaseLightChanged Unblock")
+
+	ref = h.sa(body("Unblock", map[string]any{"terminalCode": nil}))
+	eq(t, "Unblock of an unblocked release (requester only)", h.sent(ref, 1), sa1+" ReleaseLight ReleaseLightChanged Unblock")
+
+	ref = h.sa(body("Revoke", map[string]any{"terminalCode": nil}))
+	eq(t, "commercial Revoke (the pending receiver loses the right)", h.sent(ref, 2),
+		sa1+" ReleaseRight RevokedByPreviousParty Revoke", rp+" ReleaseRight RevokedByPreviousParty Revoke")
+
+	ref = h.sa(body("Delete", map[string]any{"terminalCode": nil}))
+	eq(t, "Delete", h.sent(ref, 2), sa1+" ReleaseLight ReleaseLightChanged Delete", top2+" ReleaseLight ReleaseLightChanged Delete")
+
+	ref = h.sa(body("Block", map[string]any{"terminalCode": nil}))
+	eq(t, "Block after Delete", h.sent(ref, 1), sa1+" ReleaseLight NotValidated  errors")
+
+	// The key is free again after Delete.
+	ref = h.sa(body("Release", nil))
+	eq(t, "Release again", h.sent(ref, 2), sa1+" ReleaseLight ReleaseLightChanged Release", top+" ReleaseLight ReleaseLightChanged Release")
+
+	// The audit trail keeps every change with who, what, when and the reference.
+	hist, err := h.st.History(context.Background(), "BEANR", "CSQU3054383")
+	if err != nil || len(hist) != 10 {
+		t.Fatalf("history: %d outcomes, %v", len(hist), err)
+	}
+	for _, o := range hist {
+		if o.Requester != sa1 || o.PublicReferenceID == "" || o.At.IsZero() || o.Action == "" {
+			t.Errorf("audit entry incomplete: %+v", o)
+		}
+	}
+}
+
+func TestNotValidatedPaths(t *testing.T) {
+	h := newHarness(t)
+	h.sent(h.sa(body("Release", nil)), 2)
+	cases := map[string][]byte{
+		"unknown terminal":              body("Release", map[string]any{"equipmentNumber": "CAIU7654324", "terminalCode": "9999"}),
+		"releaseTo names nobody":        body("Release", map[string]any{"equipmentNumber": "CAIU7654324", "releaseTo": map[string]string{"identificationType": "Eori", "identificationCode": "BE0000000000"}}),
+		"releaseTo is the agent":        body("Release", map[string]any{"equipmentNumber": "CAIU7654324", "releaseTo": map[string]string{"identificationType": "NxtEntityId", "identificationCode": sa1}}),
+		"release id in use":             body("Release", map[string]any{"billOfLadingNumbers": []string{"BL9"}}),
+		"no release for these B/Ls":     body("Block", map[string]any{"billOfLadingNumbers": []string{"BL2"}}),
+		"release id does not match":     body("Block", map[string]any{"releaseIdentification": "OTHER"}),
+		"terminal does not match":       body("Delete", map[string]any{"terminalCode": "0100"}),
+		"update changes releaseTo":      body("Update", map[string]any{"releaseTo": map[string]string{"identificationType": "NxtEntityId", "identificationCode": rp}}),
+		"update to an unknown terminal": body("Update", map[string]any{"terminalCode": "7777"}),
+	}
+	for name, raw := range cases {
+		ref := h.sa(raw)
+		got := h.sent(ref, 1)
+		if got[0] != sa1+" ReleaseLight NotValidated  errors" {
+			t.Errorf("%s: %v", name, got)
+		}
+	}
+}
+
+func TestSynchronousChecks(t *testing.T) {
+	h := newHarness(t)
+	saRole := []entity.Role{entity.ShippingAgent}
+	for name, c := range map[string]struct {
+		caller      string
+		roles       []entity.Role
+		ingestionID string
+		raw         []byte
+		status      int
+	}{
+		"someone else's ingestion id": {sa1, saRole, h.ingestID[sa2], body("Release", nil), 401},
+		"unknown ingestion id":        {sa1, saRole, "00000000-0000-4000-8000-000000000000", body("Release", nil), 401},
+		"not a shipping agent":        {rp, []entity.Role{entity.ReleaseParty}, h.ingestID[rp], body("Release", nil), 401},
+		"carrier is not the caller":   {sa2, saRole, h.ingestID[sa2], body("Release", nil), 401},
+		"bad container":               {sa1, saRole, h.ingestID[sa1], body("Release", map[string]any{"equipmentNumber": "CAIU7654321"}), 400},
+		"extra field on Unblock":      {sa1, saRole, h.ingestID[sa1], body("Unblock", map[string]any{"vesselName": "X"}), 405},
+		"too large":                   {sa1, saRole, h.ingestID[sa1], []byte(`{"vesselName":"` + strings.Repeat("x", 1<<20) + `"}`), 413},
+	} {
+		status, _, doc := h.post(c.caller, c.roles, c.ingestionID, c.raw)
+		if status != c.status {
+			t.Errorf("%s: %d %v", name, status, doc)
+		}
+	}
+	// Carrier named by VAT instead of id is the caller too.
+	vat := party(sa1, "", 4031700, nil).VAT
+	if status, _, doc := h.post(sa1, saRole, h.ingestID[sa1], body("Release", map[string]any{"carrier": map[string]string{"identificationType": "TIN", "identificationCode": vat}})); status != 202 {
+		t.Errorf("carrier by VAT: %d %v", status, doc)
+	}
+	// Nothing refused reached the queue: only the accepted Release was applied.
+	time.Sleep(2 * time.Second)
+	hist, _ := h.st.History(context.Background(), "BEANR", "CSQU3054383")
+	if len(hist) != 1 {
+		t.Errorf("%d outcomes recorded, want 1", len(hist))
+	}
+}
+
+// TestDuplicateDeliveryAppliesOnce: the same command delivered twice (a retried or duplicated
+// message) is applied and notified once.
+func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
+	h := newHarness(t)
+	req, err := release.Decode(body("Release", nil), release.ParsePorts("BEANR"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := release.Command{PublicReferenceID: "5f0c7b1e-9a55-4c55-8d0a-1f2e3d4c5b6a", Requester: sa1, CarrierID: sa1, Action: release.ActRelease, Request: req}
+	ctx := context.Background()
+	if err := h.consumer.Apply(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.consumer.Apply(ctx, cmd); err != nil {
+		t.Fatal(err)
+	}
+	// Past the queue's deduplication window the same command arrives again as a new message.
+	raw, _ := json.Marshal(cmd)
+	for i := 0; i < 2; i++ {
+		if err := h.queue.Send(ctx, cmd.GroupID(), fmt.Sprintf("redelivery-%d", i), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	eq(t, "one Release, one set of notifications", h.sent(cmd.PublicReferenceID, 2),
+		sa1+" ReleaseLight ReleaseLightChanged Release", top+" ReleaseLight ReleaseLightChanged Release")
+	hist, _ := h.st.History(ctx, "BEANR", "CSQU3054383")
+	if len(hist) != 1 {
+		t.Fatalf("%d outcomes", len(hist))
+	}
+}
+
+// TestPoisonMessageReachesTheDLQ: a message that can never apply ends in the DLQ after the
+// redrive count, while the messages of other containers apply.
+func TestPoisonMessageReachesTheDLQ(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if err := h.queue.Send(ctx, "BEANR#POISON", "poison-1", []byte(`{"not":"a command"`)); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	for _, c := range []string{"CAIU7654324", "CAIU1234561", "CSQU3054383"} {
+		refs = append(refs, h.sa(body("Release", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c})))
+	}
+	for _, ref := range refs {
+		h.sent(ref, 2)
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		out, err := h.queue.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(h.dlq), WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 1 && aws.ToString(out.Messages[0].Body) == `{"not":"a command"` {
+			return
+		}
+	}
+	t.Fatal("the poison message did not reach the DLQ")
+}
+
+func TestExpiry(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	ref := h.sa(body("Release", map[string]any{"expirationDateTimeUtc": "2026-11-21T09:00:00Z"}))
+	h.sent(ref, 2)
+	exp := &pipeline.Expiry{Store: h.st, Queue: h.queue, Now: h.clock, Log: quiet, Lookback: 7 * 24 * time.Hour}
+	if err := exp.Handle(ctx); err != nil { // 08:00: not due yet
+		t.Fatal(err)
+	}
+	h.setClock(time.Date(2026, 11, 21, 9, 30, 0, 0, time.UTC))
+	for i := 0; i < 2; i++ { // two sweeps: one Expire applies
+		if err := exp.Handle(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var expired []string
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(expired) == 0; time.Sleep(100 * time.Millisecond) {
+		hist, _ := h.st.History(ctx, "BEANR", "CSQU3054383")
+		for _, o := range hist {
+			if o.Action == release.ActExpire && o.Applied {
+				expired = append(expired, o.PublicReferenceID)
+			}
+		}
+	}
+	if len(expired) != 1 {
+		t.Fatalf("expired %d times", len(expired))
+	}
+	eq(t, "expiry", h.sent(expired[0], 2), sa1+" ReleaseLight ReleaseLightChanged", top+" ReleaseLight ReleaseLightChanged")
+	// An expired release refuses Block; an Update with a later expiration revives it.
+	h.sent(h.sa(body("Block", nil)), 1)
+	ref = h.sa(body("Update", map[string]any{"expirationDateTimeUtc": "2026-11-30T00:00:00Z"}))
+	eq(t, "revival", h.sent(ref, 2), sa1+" ReleaseLight Update Update", top+" ReleaseLight Update Update")
+}
