@@ -1,6 +1,6 @@
-// Package templatetests checks the synthesized CloudFormation of every stage, and of a probe
-// catalog that uses every kind of trigger, so that the CDK mapping of the catalog is proven before
-// any real queue or stream consumer depends on it.
+// Package templatetests checks the synthesized CloudFormation of every stage against the catalog
+// it is built from (shared/catalog): table, functions, grants, API, usage plan, queues, stream and
+// schedule.
 package templatetests
 
 import (
@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -24,22 +24,6 @@ type template map[string]any
 
 var templates = map[string]template{}
 
-// probeCatalog adds a queue consumer, a stream consumer and a scheduled function to the platform.
-func probeCatalog() catalog.Catalog {
-	c := catalog.Platform()
-	c.Queues = append(c.Queues, catalog.Queue{Name: "probe", FIFO: true, MaxReceives: 5, VisibilityTimeout: 60 * time.Second})
-	base := catalog.Function{Env: []catalog.Env{{Name: "TABLE_NAME", Ref: catalog.EnvTableName}, {Name: "STAGE", Ref: catalog.EnvStage}}, Timeout: 10 * time.Second, MemoryMB: 256}
-	q, s, sch := base, base, base
-	q.Name, q.Trigger = "probe-consumer", catalog.Trigger{Queue: &catalog.QueueTrigger{Queue: "probe", BatchSize: 10}}
-	q.Grants = []catalog.Grant{{On: catalog.Table, Access: catalog.ReadWrite}}
-	s.Name, s.Trigger = "probe-stream", catalog.Trigger{Stream: &catalog.StreamTrigger{BatchSize: 100, Filter: `{"dynamodb":{"NewImage":{"type":{"S":["Outcome"]}}}}`}}
-	s.Grants = []catalog.Grant{{On: catalog.Table, Access: catalog.ReadWrite}}
-	sch.Name, sch.Trigger = "probe-schedule", catalog.Trigger{Schedule: &catalog.ScheduleTrigger{Every: 5 * time.Minute}}
-	sch.Grants = []catalog.Grant{{On: catalog.Table, Access: catalog.Read}}
-	c.Functions = append(c.Functions, q, s, sch)
-	return c
-}
-
 func TestMain(m *testing.M) {
 	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	assets, err := os.MkdirTemp("", "cpu-assets-")
@@ -48,7 +32,8 @@ func TestMain(m *testing.M) {
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(filepath.Join(assets, "cdk.out"))})
 	stacks := map[string]*stack.Built{}
-	for name, c := range map[string]catalog.Catalog{"staging": catalog.Platform(), "production": catalog.Platform(), "probe": probeCatalog()} {
+	for _, name := range []string{"staging", "production"} {
+		c := catalog.Platform()
 		for _, fn := range c.Functions {
 			os.MkdirAll(filepath.Join(assets, fn.Name), 0o755)
 			os.WriteFile(filepath.Join(assets, fn.Name, "bootstrap"), []byte("test asset"), 0o755)
@@ -138,12 +123,9 @@ func TestLocalTableMatches(t *testing.T) {
 }
 
 func TestFunctions(t *testing.T) {
-	for _, stage := range []string{"staging", "production", "probe"} {
+	for _, stage := range []string{"staging", "production"} {
 		fns := templates[stage].resources("AWS::Lambda::Function")
 		c := catalog.Platform()
-		if stage == "probe" {
-			c = probeCatalog()
-		}
 		if len(fns) != len(c.Functions) {
 			t.Errorf("%s: %d functions, catalog has %d", stage, len(fns), len(c.Functions))
 		}
@@ -219,6 +201,23 @@ func TestLeastPrivilege(t *testing.T) {
 	if !strings.Contains(az, "kms:GetPublicKey") || strings.Contains(az, "kms:Sign") || strings.Contains(az, "dynamodb:PutItem") {
 		t.Errorf("authorizer may: %s", az)
 	}
+	ing := policyOf(t, tpl, "ingest")
+	if !strings.Contains(ing, "sqs:SendMessage") || strings.Contains(ing, "dynamodb:PutItem") || strings.Contains(ing, "dynamodb:DeleteItem") {
+		t.Errorf("ingest may: %s", ing)
+	}
+	cons := policyOf(t, tpl, "ingest-consumer")
+	// A transaction is authorized per item action (IAM has no TransactWriteItems action).
+	if !strings.Contains(cons, "dynamodb:PutItem") || !strings.Contains(cons, "dynamodb:ConditionCheckItem") || !strings.Contains(cons, "sqs:DeleteMessage") || strings.Contains(cons, "sqs:SendMessage") {
+		t.Errorf("ingest-consumer may: %s", cons)
+	}
+	e7 := policyOf(t, tpl, "notifications")
+	if !strings.Contains(e7, "dynamodb:Query") || strings.Contains(e7, "dynamodb:PutItem") || strings.Contains(e7, "sqs:") {
+		t.Errorf("notifications may: %s", e7)
+	}
+	nt := policyOf(t, tpl, "notifier")
+	if !strings.Contains(nt, "dynamodb:BatchWriteItem") || !strings.Contains(nt, "dynamodb:GetRecords") || strings.Contains(nt, "dynamodb:Query") {
+		t.Errorf("notifier may: %s", nt)
+	}
 	for _, p := range tpl.resources("AWS::IAM::Policy") {
 		if strings.Contains(js(p), `"Action":"*"`) {
 			t.Errorf("a policy grants every action: %s", js(p))
@@ -240,36 +239,78 @@ func TestRestAPI(t *testing.T) {
 		if th["BurstLimit"] != 500.0 || fmt.Sprintf("%.2f", th["RateLimit"]) != "8.33" {
 			t.Errorf("%s usage plan throttle %v", stage, th)
 		}
-		az := one(t, tpl, "AWS::ApiGateway::Authorizer")
-		if az["Type"] != "REQUEST" || az["IdentitySource"] != "method.request.header.Authorization,method.request.header.Ocp-Apim-Subscription-Key" {
-			t.Errorf("%s authorizer %v %v", stage, az["Type"], az["IdentitySource"])
+		// Two REQUEST authorizers of the one function: cached on (token, key) where the key is
+		// required, uncached on the token alone where it is optional.
+		authorizers := map[string]string{}
+		for id, a := range tpl.resources("AWS::ApiGateway::Authorizer") {
+			if a["Type"] != "REQUEST" {
+				t.Errorf("%s authorizer %s is %v", stage, id, a["Type"])
+			}
+			authorizers[id] = fmt.Sprint(a["IdentitySource"]) + " ttl=" + fmt.Sprint(a["AuthorizerResultTtlInSeconds"])
 		}
-		methods := map[string]map[string]any{}
-		for _, m := range tpl.resources("AWS::ApiGateway::Method") {
-			methods[fmt.Sprint(m["HttpMethod"])+" "+js(m["ResourceId"])] = m
-		}
-		var get, post, anyCount int
-		for k, m := range methods {
-			switch {
-			case strings.HasPrefix(k, "GET"):
-				get++
-				if m["AuthorizationType"] != "CUSTOM" || m["ApiKeyRequired"] != true {
-					t.Errorf("%s GET is not behind the authorizer and usage plan: %v", stage, js(m))
-				}
-			case strings.HasPrefix(k, "POST"):
-				post++
-				if m["AuthorizationType"] != "NONE" {
-					t.Errorf("%s token endpoint needs no authorizer: %v", stage, m["AuthorizationType"])
-				}
-			case strings.HasPrefix(k, "ANY"):
-				anyCount++
-				if !strings.Contains(js(m), `"StatusCode":"405"`) {
-					t.Errorf("%s ANY is not a 405: %s", stage, js(m))
-				}
+		var keyed, tokenOnly string
+		for id, a := range authorizers {
+			switch a {
+			case "method.request.header.Authorization,method.request.header.Ocp-Apim-Subscription-Key ttl=300":
+				keyed = id
+			case "method.request.header.Authorization ttl=0":
+				tokenOnly = id
 			}
 		}
-		if get != 1 || post != 1 || anyCount != 2 {
-			t.Errorf("%s methods: GET %d POST %d ANY %d", stage, get, post, anyCount)
+		if keyed == "" || tokenOnly == "" {
+			t.Errorf("%s authorizers %v", stage, authorizers)
+		}
+		// Every catalog route is a method with the right protection; every served path answers 405
+		// to other methods.
+		byMethod := map[string][]map[string]any{}
+		for _, m := range tpl.resources("AWS::ApiGateway::Method") {
+			byMethod[fmt.Sprint(m["HttpMethod"])] = append(byMethod[fmt.Sprint(m["HttpMethod"])], m)
+		}
+		paths := map[string]bool{}
+		routes := 0
+		for _, fn := range catalog.Platform().Functions {
+			r := fn.Trigger.Route
+			if r == nil {
+				continue
+			}
+			routes++
+			paths[r.Path] = true
+			var found bool
+			for _, m := range byMethod[r.Method] {
+				if !refersTo(m["Integration"], fn.Name) {
+					continue
+				}
+				found = true
+				auth := fmt.Sprint(m["AuthorizationType"], " ", m["ApiKeyRequired"], " ", js(m["AuthorizerId"]))
+				switch r.Auth {
+				case catalog.Public:
+					if m["AuthorizationType"] != "NONE" {
+						t.Errorf("%s %s %s: %s", stage, r.Method, r.Path, auth)
+					}
+				case catalog.TokenAndKey:
+					if m["AuthorizationType"] != "CUSTOM" || m["ApiKeyRequired"] != true || !strings.Contains(js(m["AuthorizerId"]), keyed) {
+						t.Errorf("%s %s %s: %s", stage, r.Method, r.Path, auth)
+					}
+				case catalog.TokenOptionalKey:
+					if m["AuthorizationType"] != "CUSTOM" || m["ApiKeyRequired"] != true || !strings.Contains(js(m["AuthorizerId"]), tokenOnly) {
+						t.Errorf("%s %s %s: %s", stage, r.Method, r.Path, auth)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("%s: no method for %s %s", stage, r.Method, r.Path)
+			}
+		}
+		if n := len(byMethod["ANY"]); n != len(paths) {
+			t.Errorf("%s: %d ANY methods for %d paths", stage, n, len(paths))
+		}
+		for _, m := range byMethod["ANY"] {
+			if !strings.Contains(js(m), `"StatusCode":"405"`) {
+				t.Errorf("%s ANY is not a 405: %s", stage, js(m))
+			}
+		}
+		if got := len(byMethod["GET"]) + len(byMethod["POST"]) + len(byMethod["PUT"]); got != routes {
+			t.Errorf("%s: %d methods for %d routes", stage, got, routes)
 		}
 		responses := map[string]map[string]any{}
 		for _, r := range tpl.resources("AWS::ApiGateway::GatewayResponse") {
@@ -290,54 +331,91 @@ func TestRestAPI(t *testing.T) {
 	}
 }
 
+// refersTo tells whether a template value references the function's logical id (its construct id
+// followed by CDK's 8-character hash), and not another function whose name starts the same.
+func refersTo(v any, fn string) bool {
+	return regexp.MustCompile(`"` + pascalName(fn) + `[0-9A-F]{8}"`).MatchString(js(v))
+}
+
+// pascalName is the construct id prefix of a function ("ingest-consumer" → "IngestConsumer").
+func pascalName(s string) string {
+	out := ""
+	for _, p := range strings.Split(s, "-") {
+		out += strings.ToUpper(p[:1]) + p[1:]
+	}
+	return out
+}
+
 func TestQueuesStreamsAndSchedules(t *testing.T) {
-	tpl := templates["probe"]
+	tpl := templates["staging"]
+	c := catalog.Platform()
 	queues := tpl.resources("AWS::SQS::Queue")
-	var main map[string]any
-	dlqs := 0
+	byName := map[string]map[string]any{}
 	for _, q := range queues {
-		if strings.Contains(fmt.Sprint(q["QueueName"]), "probe.fifo") && !strings.Contains(fmt.Sprint(q["QueueName"]), "dlq") {
-			main = q
+		byName[fmt.Sprint(q["QueueName"])] = q
+	}
+	for _, q := range c.Queues {
+		main := byName["cpu-staging-"+q.PhysicalName()]
+		dlq := byName["cpu-staging-"+q.DLQName()]
+		if main == nil || dlq == nil {
+			t.Fatalf("queue %s or its DLQ missing: %v", q.Name, byName)
 		}
-		if strings.Contains(fmt.Sprint(q["QueueName"]), "dlq") {
-			dlqs++
+		if (main["FifoQueue"] == true) != q.FIFO || !strings.Contains(js(main["RedrivePolicy"]), fmt.Sprintf(`"maxReceiveCount":%d`, q.MaxReceives)) ||
+			main["VisibilityTimeout"] != q.VisibilityTimeout.Seconds() {
+			t.Errorf("queue %s: %s", q.Name, js(main))
 		}
 	}
-	if main == nil || main["FifoQueue"] != true || !strings.Contains(js(main["RedrivePolicy"]), `"maxReceiveCount":5`) || main["VisibilityTimeout"] != 60.0 {
-		t.Fatalf("probe queue: %s", js(main))
+	// Every DLQ, and every stream consumer's failure destination, has an alarm.
+	streams := 0
+	for _, fn := range c.Functions {
+		if fn.Trigger.Stream != nil {
+			streams++
+		}
 	}
-	// Every DLQ, and the stream's failure destination, has an alarm.
 	alarms := tpl.resources("AWS::CloudWatch::Alarm")
-	if dlqs != 1 || len(alarms) != 2 {
-		t.Errorf("%d DLQs, %d alarms", dlqs, len(alarms))
+	if len(alarms) != len(c.Queues)+streams || len(queues) != 2*len(c.Queues)+streams {
+		t.Errorf("%d queues, %d alarms for %d queues and %d stream consumers", len(queues), len(alarms), len(c.Queues), streams)
 	}
 	for _, a := range alarms {
 		if a["MetricName"] != "ApproximateNumberOfMessagesVisible" || a["ComparisonOperator"] != "GreaterThanThreshold" {
 			t.Errorf("alarm %s", js(a))
 		}
 	}
-	var sqsESM, streamESM map[string]any
-	for _, m := range tpl.resources("AWS::Lambda::EventSourceMapping") {
-		if strings.Contains(js(m["EventSourceArn"]), "StreamArn") {
-			streamESM = m
-		} else {
-			sqsESM = m
+	mappings := tpl.resources("AWS::Lambda::EventSourceMapping")
+	for _, fn := range c.Functions {
+		var m map[string]any
+		for _, x := range mappings {
+			if refersTo(x["FunctionName"], fn.Name) {
+				m = x
+			}
 		}
-	}
-	if js(sqsESM["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || sqsESM["BatchSize"] != 10.0 {
-		t.Errorf("sqs mapping %s", js(sqsESM))
-	}
-	if js(streamESM["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || streamESM["BisectBatchOnFunctionError"] != true ||
-		!strings.Contains(js(streamESM["DestinationConfig"]), "OnFailure") || !strings.Contains(js(streamESM["FilterCriteria"]), `Outcome`) {
-		t.Errorf("stream mapping %s", js(streamESM))
-	}
-	rules := tpl.resources("AWS::Events::Rule")
-	if len(rules) != 1 || js(rules[func() string {
-		for k := range rules {
-			return k
+		switch t2 := fn.Trigger; {
+		case t2.Queue != nil:
+			if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || m["BatchSize"] != float64(t2.Queue.BatchSize) {
+				t.Errorf("%s queue mapping %s", fn.Name, js(m))
+			}
+		case t2.Stream != nil:
+			var pattern map[string]any
+			json.Unmarshal([]byte(t2.Stream.Filter), &pattern)
+			if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || m["BisectBatchOnFunctionError"] != true ||
+				!strings.Contains(js(m["DestinationConfig"]), "OnFailure") || !strings.Contains(js(m["FilterCriteria"]), `itemType`) ||
+				m["StartingPosition"] != "TRIM_HORIZON" {
+				t.Errorf("%s stream mapping %s", fn.Name, js(m))
+			}
+		case t2.Schedule != nil:
+			found := false
+			for _, r := range tpl.resources("AWS::Events::Rule") {
+				if refersTo(r["Targets"], fn.Name) && r["ScheduleExpression"] == "rate(1 minute)" {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s has no schedule", fn.Name)
+			}
+		default:
+			if m != nil {
+				t.Errorf("%s has an unexpected event source mapping", fn.Name)
+			}
 		}
-		return ""
-	}()]["ScheduleExpression"]) != `"rate(5 minutes)"` {
-		t.Errorf("schedule %s", js(rules))
 	}
 }
