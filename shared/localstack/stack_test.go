@@ -94,9 +94,10 @@ func TestMain(m *testing.M) {
 }
 
 type answer struct {
-	status int
-	header http.Header
-	body   map[string]any
+	status  int
+	header  http.Header
+	body    map[string]any
+	rawBody []byte
 }
 
 func call(t *testing.T, method, u string, headers map[string]string, body string) answer {
@@ -111,7 +112,7 @@ func call(t *testing.T, method, u string, headers map[string]string, body string
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	a := answer{status: resp.StatusCode, header: resp.Header}
+	a := answer{status: resp.StatusCode, header: resp.Header, rawBody: raw}
 	_ = json.Unmarshal(raw, &a.body)
 	return a
 }
