@@ -1,8 +1,10 @@
 // Command bench prints the platform's measurements (make bench). Every ratio compares with a
 // baseline measured in the same run on the same machine, so the numbers survive a noisy host:
-//   - function cost per request (ns, allocations) beside a bare aws-lambda-go echo handler;
+//   - function cost per request (ns, allocations) of E6 and E1 beside a bare aws-lambda-go echo handler;
 //   - the size of each stripped Lambda bootstrap (make build);
-//   - the local stack's start time, from `make run` to a healthy /_local/health (warm caches).
+//   - the local stack's start time, from `make run` to a healthy /_local/health (warm caches);
+//   - the release pipeline: 202 to readable through E7 (p50, p99), releases applied per second
+//     beside a plain TransactWriteItems loop, and write capacity per Release beside its minimum.
 package main
 
 import (
@@ -41,11 +43,12 @@ func main() {
 	functionCost()
 	bootstrapSizes()
 	startTime()
+	pipelineBench(root)
 }
 
 func functionCost() {
 	fmt.Println("== Function cost per request (go test -bench, storage excluded), beside a bare echo handler")
-	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "./shared/registry/")
+	cmd := exec.Command("go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "5", "./infra/bench/handlers/")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		os.Stdout.Write(out)
@@ -119,7 +122,7 @@ func startTime() {
 		fmt.Printf("run %d: %.2f s\n", i+1, d.Seconds())
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	fmt.Printf("median: %.2f s\n", times[1].Seconds())
+	fmt.Printf("median: %.2f s\n\n", times[1].Seconds())
 }
 
 func startOnce(port int) (time.Duration, error) {

@@ -32,6 +32,7 @@ func main() {
 	flag.StringVar(&cfg.StateDir, "state", filepath.Join(root, ".local"), "logs and stack.json")
 	flag.StringVar(&cfg.SeedFile, "seed", filepath.Join(root, "events", "local", "seed.json"), "demo data set")
 	flag.IntVar(&cfg.Instances, "instances", 2, "processes per function")
+	flag.IntVar(&cfg.CallsPerMinute, "calls-per-minute", 0, "override the usage plan's 500 calls a minute (local load runs only)")
 	flag.Parse()
 
 	// Under make run, stop with make even when it dies without passing on a signal: the kernel sends

@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/ratelimit"
 	"github.com/portcommunity/cpu/shared/store"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	Addr      string // gateway listen address, e.g. 127.0.0.1:8080
 	SeedFile  string
 	Instances int // processes per function
+	// CallsPerMinute overrides the usage plan's limit (0: the catalog's 500), for local load runs
+	// that measure the pipeline rather than the plan.
+	CallsPerMinute int
 }
 
 // State is written to <StateDir>/stack.json for the support tooling and load tests.
@@ -154,6 +158,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	gw := NewGateway(invokers, Stage, log)
+	if cfg.CallsPerMinute > 0 {
+		gw.limiter = ratelimit.NewWindow(cfg.CallsPerMinute, catalog.Plan.Window)
+	}
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -21,6 +21,15 @@ func ValidContainerNumber(s string) bool {
 	return sum%11%10 == int(s[10]-'0')
 }
 
+// WithCheckDigit completes an owner code, category and serial ("CSQU305438") with its check digit.
+func WithCheckDigit(first10 string) string {
+	sum := 0
+	for i := 0; i < 10; i++ {
+		sum += charValue(first10[i]) << i
+	}
+	return first10 + string(rune('0'+sum%11%10))
+}
+
 var containerPattern = regexp.MustCompile(`^[A-Z]{3}[UJZ][0-9]{7}$`)
 
 func charValue(c byte) int {

@@ -20,6 +20,17 @@ type API interface {
 type Store struct {
 	db    API
 	table string
+	// capacity, when set, receives what each Save consumed as DynamoDB reports it, beside the
+	// minimum its items require (see ItemSize).
+	capacity func(consumed, minimum float64)
+}
+
+// WithCapacity returns a store that reports the write capacity of every Save (for measurements;
+// asking DynamoDB for consumed capacity costs nothing, but the functions have no use for it).
+func (s *Store) WithCapacity(fn func(consumed, minimum float64)) *Store {
+	c := *s
+	c.capacity = fn
+	return &c
 }
 
 // New makes a store over a client and table name.

@@ -131,7 +131,18 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 	out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(d.Outcome.PortLoCode, d.Outcome.EquipmentNumber)), str(outcomeSK(d.Outcome.PublicReferenceID, d.Outcome.Item)), str("Outcome")
 	add(s.putNew(out), ErrAlreadyApplied)
 
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
+	if s.capacity != nil {
+		in.ReturnConsumedCapacity = types.ReturnConsumedCapacityTotal
+	}
+	res, err := s.db.TransactWriteItems(ctx, in)
+	if err == nil && s.capacity != nil {
+		consumed := 0.0
+		for _, c := range res.ConsumedCapacity {
+			consumed += aws.ToFloat64(c.CapacityUnits)
+		}
+		s.capacity(consumed, MinimumTransactWCU(items))
+	}
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		// The outcome's condition decides first: if it is recorded, nothing else matters.
