@@ -77,7 +77,7 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 		case err == nil, errors.Is(err, store.ErrAlreadyApplied):
 			return nil
 		case errors.Is(err, store.ErrReleaseIDTaken):
-			refused := notValidated(cmd, c.Now().UTC(), fmt.Sprintf("releaseIdentification %q is used by another active release of yours.", cmd.Request.ReleaseIdentification))
+			refused := release.NotValidated(cmd, nil, c.Now().UTC(), fmt.Sprintf("releaseIdentification %q is used by another active release of yours.", cmd.Request.ReleaseIdentification))
 			if err := c.Store.Save(ctx, nil, refused); err != nil && !errors.Is(err, store.ErrAlreadyApplied) {
 				return err
 			}
@@ -118,16 +118,6 @@ func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Re
 		}
 	}
 	return res, nil
-}
-
-func notValidated(cmd release.Command, now time.Time, reason string) release.Decision {
-	return release.Decision{Outcome: release.Outcome{
-		PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: cmd.ExternalReferenceID, Item: cmd.Item, Requester: cmd.Requester,
-		Action: cmd.Action, At: now, Errors: []string{reason}, Warnings: []string{},
-		Notices:    []release.Notice{{Type: release.TypeReleaseLight, Event: release.EventNotValidated, Recipients: []string{cmd.Requester}}},
-		PortLoCode: cmd.Request.PortLoCode, EquipmentNumber: cmd.Request.EquipmentNumber, BillOfLadingNumbers: cmd.Request.BillOfLadingNumbers,
-		ReleaseIdentification: cmd.Request.ReleaseIdentification, TerminalCode: cmd.Request.TerminalCode,
-	}}
 }
 
 // NewID makes release ids.

@@ -60,6 +60,8 @@ type harness struct {
 	queue    awsedge.FIFOQueue
 	dlq      string
 	ingestID map[string]string
+	table    string
+	pctx     context.Context
 	mu       sync.Mutex
 	now      time.Time
 }
@@ -121,16 +123,23 @@ func newHarness(t *testing.T) *harness {
 	sp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
 		Log: quiet, RetryDelay: time.Second}
 	go sp.Run(pctx)
-	arn, err := localstack.LatestStreamArn(ctx, b.Streams(), table)
+	h.table, h.pctx = table, pctx
+	h.replayStream()
+	return h
+}
+
+// replayStream starts a notifier on the table's stream from its oldest record.
+func (h *harness) replayStream() {
+	b := testenv.Backends()
+	arn, err := localstack.LatestStreamArn(context.Background(), b.Streams(), h.table)
 	if err != nil {
-		t.Fatal(err)
+		h.t.Fatal(err)
 	}
 	filter, _ := localstack.ParseFilter(catalog.OutcomeFilter)
-	n := &pipeline.Notifier{Store: st, Log: quiet}
+	n := &pipeline.Notifier{Store: h.st, Log: quiet}
 	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 100, Filter: filter,
 		Invoker: invoker{lambda.NewHandler(n.Handle)}, MaxRetries: 3, RetryDelay: 100 * time.Millisecond, Log: quiet}
-	go stp.Run(pctx)
-	return h
+	go stp.Run(h.pctx)
 }
 
 // body builds an E1 body; mutate adds or replaces fields.

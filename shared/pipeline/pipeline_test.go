@@ -226,3 +226,19 @@ func TestExpiry(t *testing.T) {
 	ref = h.sa(body("Update", map[string]any{"expirationDateTimeUtc": "2026-11-30T00:00:00Z"}))
 	eq(t, "revival", h.sent(ref, 2), sa1+" ReleaseLight Update Update", top+" ReleaseLight Update Update")
 }
+
+// TestReplayedStreamMakesNoCopies: a second notifier reading the whole stream again (as after a
+// retried batch) writes the same notifications, not copies.
+func TestReplayedStreamMakesNoCopies(t *testing.T) {
+	h := newHarness(t)
+	refs := []string{h.sa(body("Release", nil)), h.sa(body("Block", nil)), h.sa(body("Delete", nil))}
+	want := []int{2, 2, 2}
+	for i, r := range refs {
+		h.sent(r, want[i])
+	}
+	h.replayStream()
+	time.Sleep(3 * time.Second)
+	for i, r := range refs {
+		h.sent(r, want[i]) // fails on any other count
+	}
+}

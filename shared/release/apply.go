@@ -8,22 +8,9 @@ import (
 // Apply applies an accepted command to the release it names (cur, nil when there is none). It is
 // pure: the consumer loads cur, resolves parties into res, and stores the decision atomically.
 func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() string) Decision {
-	out := Outcome{
-		PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: cmd.ExternalReferenceID, Item: cmd.Item,
-		Requester: cmd.Requester, Action: cmd.Action, At: now, Notices: []Notice{}, Errors: []string{}, Warnings: []string{},
-		PortLoCode: cmd.Request.PortLoCode, EquipmentNumber: cmd.Request.EquipmentNumber,
-		BillOfLadingNumbers: cmd.Request.BillOfLadingNumbers, ReleaseIdentification: cmd.Request.ReleaseIdentification,
-		TerminalCode: cmd.Request.TerminalCode,
-	}
+	out := newOutcome(cmd, now)
 	refuse := func(format string, args ...any) Decision {
-		out.Errors = append(out.Errors, fmt.Sprintf(format, args...))
-		if cmd.Requester != "" {
-			out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventNotValidated, Recipients: []string{cmd.Requester}}}
-		}
-		if cur != nil {
-			snapshot(&out, cur)
-		}
-		return Decision{Outcome: out}
+		return NotValidated(cmd, cur, now, fmt.Sprintf(format, args...))
 	}
 	if cmd.Action == ActRelease {
 		if cur != nil {
@@ -140,6 +127,30 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 	snapshot(&out, &next)
 	out.OriginalLight = cur.Light
 	return Decision{Next: &next, Outcome: out}
+}
+
+// NotValidated is the decision to refuse a command: nothing changes, and the requester alone hears
+// why (contract §4: what needs stored state to judge is answered asynchronously).
+func NotValidated(cmd Command, cur *Release, now time.Time, reason string) Decision {
+	out := newOutcome(cmd, now)
+	out.Errors = append(out.Errors, reason)
+	if cmd.Requester != "" {
+		out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventNotValidated, Recipients: []string{cmd.Requester}}}
+	}
+	if cur != nil {
+		snapshot(&out, cur)
+	}
+	return Decision{Outcome: out}
+}
+
+func newOutcome(cmd Command, now time.Time) Outcome {
+	return Outcome{
+		PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: cmd.ExternalReferenceID, Item: cmd.Item,
+		Requester: cmd.Requester, Action: cmd.Action, At: now, Notices: []Notice{}, Errors: []string{}, Warnings: []string{},
+		PortLoCode: cmd.Request.PortLoCode, EquipmentNumber: cmd.Request.EquipmentNumber,
+		BillOfLadingNumbers: cmd.Request.BillOfLadingNumbers, ReleaseIdentification: cmd.Request.ReleaseIdentification,
+		TerminalCode: cmd.Request.TerminalCode,
+	}
 }
 
 func release(cmd Command, res Resolved, now time.Time, newID func() string, out Outcome, refuse func(string, ...any) Decision) Decision {
