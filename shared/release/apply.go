@@ -12,6 +12,9 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 	refuse := func(format string, args ...any) Decision {
 		return NotValidated(cmd, cur, now, fmt.Sprintf(format, args...))
 	}
+	if cmd.Right != nil {
+		return applyRight(cur, cmd, res, now)
+	}
 	if cmd.Action == ActRelease {
 		if cur != nil {
 			return refuse("An active release exists for container %s with these bills of lading; use Update, or Delete it first.", cmd.Request.EquipmentNumber)
@@ -135,13 +138,19 @@ func NotValidated(cmd Command, cur *Release, now time.Time, reason string) Decis
 	out := newOutcome(cmd, now)
 	out.Errors = append(out.Errors, reason)
 	if cmd.Requester != "" {
-		out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventNotValidated, Recipients: []string{cmd.Requester}}}
+		typ := TypeReleaseLight
+		if cmd.Right != nil {
+			typ = TypeReleaseRight // NotValidated has the type of the request
+		}
+		out.Notices = []Notice{{Type: typ, Event: EventNotValidated, Recipients: []string{cmd.Requester}}}
 	}
 	if cur != nil {
 		snapshot(&out, cur)
 	}
 	return Decision{Outcome: out}
 }
+
+func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
 
 func newOutcome(cmd Command, now time.Time) Outcome {
 	return Outcome{

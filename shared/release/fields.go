@@ -20,6 +20,9 @@ func buildFields() (map[string]func(*Request) any, map[string]string) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" || name == "" {
+			continue
+		}
 		idx := i
 		acc[strings.ToLower(name)] = func(r *Request) any { return reflect.ValueOf(r).Elem().Field(idx).Addr().Interface() }
 		names[strings.ToLower(name)] = name

@@ -94,6 +94,8 @@ type Command struct {
 	AcceptedAt time.Time `json:"acceptedAt"`
 	// Item numbers the items of one call (bulk release-right calls); 0 for single requests.
 	Item int `json:"item"`
+	// Right holds the parties of a release-right action (E3, E4); nil for E1 commands.
+	Right *RightArgs `json:"right,omitempty"`
 }
 
 // GroupID orders the actions on one container (the FIFO message group).
@@ -104,6 +106,10 @@ type Resolved struct {
 	TerminalOperatorID string // of Request.TerminalCode; "" when unknown
 	ReleaseToID        string // of Request.ReleaseTo; "" when absent or unresolved
 	ReleaseToError     string // why ReleaseTo did not resolve
+	// Release-right commands: the parties, resolved to entities, and the carrier when named.
+	FromID, ToID string
+	CarrierID    string
+	PartyError   string // why releaseFrom, releaseTo or carrier did not resolve to exactly one entity
 }
 
 // Notice says who must hear of an outcome, and how (contract §7).
