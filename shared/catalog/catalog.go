@@ -260,8 +260,48 @@ func Functions() []Function {
 			Timeout:  60 * time.Second,
 			MemoryMB: 256,
 		},
+		{
+			Name:        "right-transfer",
+			Description: "E3 PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights: Transfer or Revoke one right",
+			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights", Auth: TokenAndKey}},
+			Env:         rightsEnv,
+			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: RightsQueue, Access: Send}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
+		},
+		{
+			Name:        "rights-bulk",
+			Description: "E4 PUT /certified-pickup/v1/{portLoCode}/containers/import/release-rights: one action on 1 to 100 rights",
+			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights", Auth: TokenAndKey}},
+			Env:         rightsEnv,
+			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: RightsQueue, Access: Send}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
+		},
+		{
+			Name:        "rights-consumer",
+			Description: "Applies queued release-right actions to the table, with their outcomes",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RightsQueue, BatchSize: 10}},
+			Env: []Env{
+				{Name: "TABLE_NAME", Ref: EnvTableName},
+				{Name: "STAGE", Ref: EnvStage},
+			},
+			Grants:   []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:  30 * time.Second,
+			MemoryMB: 512,
+		},
 	}
 }
+
+var rightsEnv = []Env{
+	{Name: "TABLE_NAME", Ref: EnvTableName},
+	{Name: "STAGE", Ref: EnvStage},
+	{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
+	{Name: "RIGHTS_QUEUE_URL", Ref: EnvQueueURL, Queue: RightsQueue},
+}
+
+// RightsQueue carries accepted release-right actions to their consumer.
+const RightsQueue = "release-rights"
 
 // IngestionQueue carries accepted commercial release actions to their consumer.
 const IngestionQueue = "ingestion"
@@ -275,6 +315,7 @@ func Queues() []Queue {
 		// FIFO: one message group per container, so actions on a container apply in the order they
 		// were accepted; deduplicated on the public reference id.
 		{Name: IngestionQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
+		{Name: RightsQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
 	}
 }
 

@@ -92,9 +92,26 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 	return fmt.Errorf("release of %s kept changing under %d attempts", cmd.Request.EquipmentNumber, maxConflicts)
 }
 
-// resolve looks up what the command names: the terminal's operator and the releaseTo party.
+// resolve looks up what the command names: the terminal's operator and the releaseTo party, or
+// the parties of a release-right action.
 func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Resolved, error) {
 	var res release.Resolved
+	if r := cmd.Right; r != nil {
+		var err error
+		for _, p := range []struct {
+			ref  *release.PartyRef
+			dst  *string
+			name string
+		}{{&r.From, &res.FromID, "releaseFrom"}, {&r.To, &res.ToID, "releaseTo"}, {r.Carrier, &res.CarrierID, "carrier"}} {
+			if p.ref == nil || res.PartyError != "" {
+				continue
+			}
+			if *p.dst, res.PartyError, err = c.one(ctx, *p.ref, p.name); err != nil {
+				return res, err
+			}
+		}
+		return res, nil
+	}
 	if cmd.Action != release.ActRelease && cmd.Action != release.ActUpdate {
 		return res, nil
 	}
@@ -104,20 +121,23 @@ func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Re
 	}
 	res.TerminalOperatorID = to
 	if p := cmd.Request.ReleaseTo; p != nil {
-		ids, err := c.Store.ResolveParty(ctx, *p)
-		if err != nil {
-			return res, err
-		}
-		switch len(ids) {
-		case 1:
-			res.ReleaseToID = ids[0]
-		case 0:
-			res.ReleaseToError = fmt.Sprintf("no registered party has %s %s", p.IdentificationType, p.IdentificationCode)
-		default:
-			res.ReleaseToError = fmt.Sprintf("%d registered parties have %s %s", len(ids), p.IdentificationType, p.IdentificationCode)
-		}
+		res.ReleaseToID, res.ReleaseToError, err = c.one(ctx, *p, "releaseTo")
 	}
-	return res, nil
+	return res, err
+}
+
+// one resolves a party reference that must name exactly one registered entity.
+func (c *Consumer) one(ctx context.Context, p release.PartyRef, name string) (string, string, error) {
+	ids, err := c.Store.ResolveParty(ctx, p)
+	switch {
+	case err != nil:
+		return "", "", err
+	case len(ids) == 1:
+		return ids[0], "", nil
+	case len(ids) == 0:
+		return "", fmt.Sprintf("%s: no registered party has %s %s", name, p.IdentificationType, p.IdentificationCode), nil
+	}
+	return "", fmt.Sprintf("%s: %d registered parties have %s %s", name, len(ids), p.IdentificationType, p.IdentificationCode), nil
 }
 
 // NewID makes release ids.

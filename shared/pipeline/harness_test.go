@@ -52,18 +52,20 @@ func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // harness is the pipeline on DynamoDB Local and fauxqs, with a clock the test moves.
 type harness struct {
-	t        *testing.T
-	st       *store.Store
-	ingest   *pipeline.Ingest
-	consumer *pipeline.Consumer
-	e7       apigw.Handler
-	queue    awsedge.FIFOQueue
-	dlq      string
-	ingestID map[string]string
-	table    string
-	pctx     context.Context
-	mu       sync.Mutex
-	now      time.Time
+	t           *testing.T
+	st          *store.Store
+	ingest      *pipeline.Ingest
+	consumer    *pipeline.Consumer
+	e7          apigw.Handler
+	queue       awsedge.FIFOQueue
+	rights      *pipeline.Rights
+	rightsQueue awsedge.FIFOQueue
+	dlq         string
+	ingestID    map[string]string
+	table       string
+	pctx        context.Context
+	mu          sync.Mutex
+	now         time.Time
 }
 
 func (h *harness) clock() time.Time {
@@ -115,6 +117,12 @@ func newHarness(t *testing.T) *harness {
 	}
 	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
 	h.ingest = &pipeline.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
+	rq := catalog.Queue{Name: "rights-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
+	if err := localstack.CreateQueue(ctx, sqsClient, rq, urls); err != nil {
+		t.Fatal(err)
+	}
+	h.rightsQueue = awsedge.FIFOQueue{Client: sqsClient, URL: urls[rq.Name]}
+	h.rights = &pipeline.Rights{IDs: st, Queue: h.rightsQueue, Ports: release.ParsePorts("BEANR"), Now: h.clock}
 	h.consumer = &pipeline.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: pipeline.NewID}
 	h.e7 = notification.Handler(st, h.clock)
 
@@ -123,6 +131,9 @@ func newHarness(t *testing.T) *harness {
 	sp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
 		Log: quiet, RetryDelay: time.Second}
 	go sp.Run(pctx)
+	rp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.rightsQueue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
+		Log: quiet, RetryDelay: time.Second}
+	go rp.Run(pctx)
 	h.table, h.pctx = table, pctx
 	h.replayStream()
 	return h

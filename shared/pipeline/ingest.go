@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func Enqueue(ctx context.Context, q Queue, cmd release.Command) error {
 	if err != nil {
 		return problem.Wrap(err, "encode command")
 	}
-	if err := q.Send(ctx, cmd.GroupID(), cmd.PublicReferenceID, body); err != nil {
+	if err := q.Send(ctx, cmd.GroupID(), fmt.Sprintf("%s-%d", cmd.PublicReferenceID, cmd.Item), body); err != nil {
 		return problem.Wrap(err, "queue command")
 	}
 	return nil

@@ -34,21 +34,27 @@ func ridPK(carrier, rid string) string        { return "RID#" + carrier + "#" + 
 func expiryPK(t time.Time) string             { return "EXP#" + t.UTC().Format("2006-01-02") }
 
 // ReleaseRef locates an active release: container, B/L set and the shipping agent that made it.
+// Release-right commands do not know the shipping agent's id: then the container's active releases
+// are read and the one with these B/Ls and releaseIdentification is taken.
 type ReleaseRef struct {
-	PortLoCode      string
-	EquipmentNumber string
-	CarrierID       string
-	BillOfLadingKey string
+	PortLoCode            string
+	EquipmentNumber       string
+	CarrierID             string
+	BillOfLadingKey       string
+	ReleaseIdentification string
 }
 
 // RefOf a command (the carrier is the command's CarrierID).
 func RefOf(c release.Command) ReleaseRef {
-	return ReleaseRef{c.Request.PortLoCode, c.Request.EquipmentNumber, c.CarrierID, release.BillOfLadingKey(c.Request.BillOfLadingNumbers)}
+	return ReleaseRef{c.Request.PortLoCode, c.Request.EquipmentNumber, c.CarrierID, release.BillOfLadingKey(c.Request.BillOfLadingNumbers), c.Request.ReleaseIdentification}
 }
 
 // Load reads, in one strongly consistent BatchGetItem, the active release a command names and
 // whether the command's outcome is already recorded.
 func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item int) (*release.Release, bool, error) {
+	if ref.CarrierID == "" {
+		return s.loadByContainer(ctx, ref, publicRef, item)
+	}
 	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
 	keys := []map[string]types.AttributeValue{key(pk, activeSK(ref.CarrierID, ref.BillOfLadingKey)), key(pk, outcomeSK(publicRef, item))}
 	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
@@ -79,6 +85,37 @@ func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item
 		req = out.UnprocessedKeys
 	}
 	return cur, done, nil
+}
+
+// loadByContainer reads the container's active releases (one strongly consistent Query on the
+// ACTIVE# prefix: archived releases and outcomes are not read) and whether the outcome is recorded.
+func (s *Store) loadByContainer(ctx context.Context, ref ReleaseRef, publicRef string, item int) (*release.Release, bool, error) {
+	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
+	var cur *release.Release
+	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :a)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(pk), ":a": str("ACTIVE#")},
+		ConsistentRead:            aws.Bool(true),
+	}, func(it map[string]types.AttributeValue) error {
+		var r release.Release
+		if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+			return err
+		}
+		if r.BillOfLadingKey == ref.BillOfLadingKey && r.Data.ReleaseIdentification == ref.ReleaseIdentification {
+			cur = &r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, outcomeSK(publicRef, item)),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("pk")})
+	if err != nil {
+		return nil, false, err
+	}
+	return cur, out.Item != nil, nil
 }
 
 // Save stores a decision in one transaction: the release (conditioned on the version it was read

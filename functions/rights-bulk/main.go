@@ -1,0 +1,24 @@
+// Command rights-bulk serves E4, release-right actions (shared/pipeline).
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+func main() {
+	_, log, cfg := awsedge.Boot()
+	h := &pipeline.Rights{
+		IDs:   store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Queue: awsedge.FIFOQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RIGHTS_QUEUE_URL")},
+		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
+		Now:   time.Now,
+	}
+	lambda.Start(apigw.Lambda(h.HandleBulk, log))
+}

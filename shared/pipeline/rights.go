@@ -1,0 +1,82 @@
+package pipeline
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/problem"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+// Rights serves E3 and E4: it checks what needs no release state, and queues one command per item
+// on the release-right queue (FIFO, grouped per container) under the call's one public reference.
+type Rights struct {
+	IDs   Identities
+	Queue Queue
+	Ports release.Ports
+	Now   func() time.Time
+}
+
+// rightRoles may act on release rights.
+var rightRoles = []entity.Role{entity.ShippingAgent, entity.ReleaseParty, entity.TransportOperator}
+
+// HandleOne serves E3: PUT …/{portLoCode}/containers/{equipmentNumber}/import/release-rights.
+func (h *Rights) HandleOne(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r, rightRoles...)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	act, item, err := release.DecodeTransfer(r.Body, r.PathParams["portLoCode"], r.PathParams["equipmentNumber"], h.Ports)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return h.queue(ctx, r, caller, act, []release.RightItem{item})
+}
+
+// HandleBulk serves E4: PUT …/{portLoCode}/containers/import/release-rights.
+func (h *Rights) HandleBulk(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r, rightRoles...)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	act, bulk, err := release.DecodeBulk(r.Body, r.PathParams["portLoCode"], h.Ports)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return h.queue(ctx, r, caller, act, bulk.ReleaseRights)
+}
+
+// queue checks the caller's side of every item (Transfer and Revoke come from the caller, Accept and
+// Decline go to it: 401 otherwise), then queues the items. Nothing is queued if any item fails.
+func (h *Rights) queue(ctx context.Context, r *apigw.Request, caller apigw.Caller, act release.Action, items []release.RightItem) (apigw.Response, error) {
+	me, err := h.IDs.Entity(ctx, caller.EntityID)
+	if err != nil {
+		return apigw.Response{}, problem.Wrap(err, "read caller")
+	}
+	for _, it := range items {
+		mine := *it.ReleaseFrom
+		if act == release.ActAccept || act == release.ActDecline {
+			mine = *it.ReleaseTo
+		}
+		if !Names(mine, me) {
+			side := "releaseFrom"
+			if act == release.ActAccept || act == release.ActDecline {
+				side = "releaseTo"
+			}
+			return apigw.Response{}, problem.New(problem.KindUnauthorized, "on %s, %s must be the caller", act, side)
+		}
+	}
+	ref := uuid.NewString()
+	for i, it := range items {
+		cmd := it.Command(act, ref, r.ExternalRef, caller.EntityID, i)
+		cmd.AcceptedAt = h.Now().UTC()
+		if err := Enqueue(ctx, h.Queue, cmd); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: ref, ExternalReferenceID: r.ExternalRef})
+}
