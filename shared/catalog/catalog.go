@@ -290,7 +290,32 @@ func Functions() []Function {
 			Timeout:  30 * time.Second,
 			MemoryMB: 512,
 		},
+		{
+			Name:        "rights-list",
+			Description: "E2 GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights: my release rights, as a notification",
+			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights", Auth: TokenAndKey}},
+			Env:         readsEnv,
+			Grants:      []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:     20 * time.Second,
+			MemoryMB:    1024,
+		},
+		{
+			Name:        "release-detail",
+			Description: "E5 GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights/{equipmentNumber}: a release's detail, as a notification",
+			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights/{equipmentNumber}", Auth: TokenAndKey}},
+			Env:         readsEnv,
+			Grants:      []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
+		},
 	}
+}
+
+// readsEnv is the environment of the async reads (they record their answer as an outcome).
+var readsEnv = []Env{
+	{Name: "TABLE_NAME", Ref: EnvTableName},
+	{Name: "STAGE", Ref: EnvStage},
+	{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
 }
 
 var rightsEnv = []Env{

@@ -90,6 +90,7 @@ func Build(o release.Outcome) []Notification {
 					body.NewValue = "UNKNOWN"
 				}
 			}
+			body.Extra = o.Result
 			if o.Holder != "" {
 				right := release.Right{Holder: o.Holder, Status: o.RightStatus, PendingTo: o.PendingTo}
 				body.ReleaseRight = &RightView{CurrentHolder: o.Holder, Status: right.ViewStatus(rcpt), PendingTo: o.PendingTo}

@@ -3,6 +3,7 @@ package release
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"sort"
 	"strings"
 	"time"
@@ -158,6 +159,8 @@ type Outcome struct {
 	RightStatus           int      `json:"rightStatus"`
 	PendingTo             string   `json:"pendingTo,omitempty"`
 	Version               int      `json:"version"`
+	// Result is the answer of an async read (E2, E5), delivered in the notification's body.
+	Result json.RawMessage `json:"result,omitempty"`
 }
 
 // Decision is what Apply decided: the state to store and the outcome to record.
@@ -166,3 +169,27 @@ type Decision struct {
 	Archive bool     // Delete: the release leaves the active system
 	Outcome Outcome
 }
+
+// Action statuses of the seed (actionStatusFilter).
+const (
+	ActionUndefined = 0
+	ActionPending   = 1 // a transfer to the viewer awaits its answer
+	ActionRevoke    = 2 // the right was revoked
+	ActionTransfer  = 3 // the viewer's transfer awaits the receiver's answer
+)
+
+// ViewAction is the right's action status as a party sees it.
+func (r Right) ViewAction(viewer string) int {
+	switch {
+	case r.PendingTo != "" && r.PendingTo == viewer:
+		return ActionPending
+	case r.PendingTo != "" && r.Holder == viewer:
+		return ActionTransfer
+	case r.Status == StatusRevoked:
+		return ActionRevoke
+	}
+	return ActionUndefined
+}
+
+// Members are the parties a right is listed for (E2): its holder and a pending receiver.
+func (r Right) Members() []string { return unique(r.Holder, r.PendingTo) }

@@ -161,6 +161,15 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 			}
 		}
 	}
+	if d.Next != nil {
+		ms, err := s.membershipItems(cur, d.Next, d.Archive)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			add(m, ErrConflict)
+		}
+	}
 	out, err := attributevalue.MarshalMapWithOptions(d.Outcome, jsonTags)
 	if err != nil {
 		return err

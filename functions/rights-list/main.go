@@ -1,0 +1,23 @@
+// Command rights-list serves E2, an async read of release rights (shared/rights).
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/rights"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+func main() {
+	_, log, cfg := awsedge.Boot()
+	h := &rights.Handlers{
+		Store: store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
+		Now:   time.Now,
+	}
+	lambda.Start(apigw.Lambda(h.HandleList, log))
+}

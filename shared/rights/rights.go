@@ -1,0 +1,406 @@
+// Package rights answers the async reads of release rights: E2, the list of a party's rights with
+// the seed's filters and paging, and E5, the detail of a release to the parties that have a part
+// in it. The answer is recorded as a read outcome and reaches the caller as a notification.
+package rights
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/problem"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+// Store is the storage port of the reads.
+type Store interface {
+	RightsOf(ctx context.Context, entityID, port string) ([]store.Membership, int, error)
+	Releases(ctx context.Context, ms []store.Membership) ([]release.Release, error)
+	ActiveOnContainer(ctx context.Context, port, container string) ([]release.Release, error)
+	Profiles(ctx context.Context, ids []string) ([]entity.Entity, error)
+	PutReadOutcome(ctx context.Context, o release.Outcome) error
+}
+
+// Filters of E2 (names as the seed, matched case-insensitively).
+type Filters struct {
+	Page, PageSize     int
+	Status             *int
+	Equipment, BL      string
+	ShippingAgentName  string
+	ShippingAgentTIN   string
+	TerminalName       string
+	StakeholderName    string
+	StakeholderTIN     string
+	ReleaseRightStatus *int
+	ActionStatus       *int
+}
+
+var (
+	rightStatuses  = map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true, 5: true, 6: true, 8: true}
+	viewStatuses   = map[int]bool{0: true, 1: true, 2: true, 3: true, 4: true}
+	actionStatuses = map[int]bool{0: true, 1: true, 2: true, 3: true}
+)
+
+// ParseFilters validates E2's query parameters.
+func ParseFilters(params map[string][]string) (Filters, error) {
+	f := Filters{Page: 1, PageSize: 25}
+	var v problem.Validation
+	get := func(name string) string {
+		for k, vals := range params {
+			if strings.EqualFold(k, name) && len(vals) > 0 {
+				return strings.TrimSpace(vals[len(vals)-1])
+			}
+		}
+		return ""
+	}
+	num := func(name string, allowed map[int]bool, min, max int) *int {
+		s := get(name)
+		if s == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(s)
+		switch {
+		case err != nil:
+			v.Add(name, "'%s' must be a whole number.", name)
+		case allowed != nil && !allowed[n]:
+			v.Add(name, "'%s' is not one of the seed's values.", name)
+		case allowed == nil && (n < min || n > max):
+			v.Add(name, "'%s' must be between %d and %d.", name, min, max)
+		default:
+			return &n
+		}
+		return nil
+	}
+	if p := num("page", nil, 1, 1<<30); p != nil {
+		f.Page = *p
+	}
+	if p := num("pageSize", nil, 1, 100); p != nil {
+		f.PageSize = *p
+	}
+	f.Status = num("status", viewStatuses, 0, 0)
+	f.ReleaseRightStatus = num("releaserightstatusfilter", rightStatuses, 0, 0)
+	f.ActionStatus = num("actionStatusFilter", actionStatuses, 0, 0)
+	for name, dst := range map[string]*string{
+		"equipmentnumberfilter": &f.Equipment, "billofladingnumberfilter": &f.BL, "shippingagentnamefilter": &f.ShippingAgentName,
+		"shippingagenttinfilter": &f.ShippingAgentTIN, "terminalnamefilter": &f.TerminalName,
+		"currentstakeholdernamefilter": &f.StakeholderName, "currentstakeholdertinfilter": &f.StakeholderTIN,
+	} {
+		if s := get(name); len(s) > 100 {
+			v.Add(name, "'%s' must be at most 100 characters.", name)
+		} else {
+			*dst = strings.ToUpper(s)
+		}
+	}
+	return f, v.Err()
+}
+
+// Item is one right in an E2 page or an E5 detail.
+type Item struct {
+	ReleaseID             string        `json:"releaseId"`
+	PortLoCode            string        `json:"portLoCode"`
+	EquipmentNumber       string        `json:"equipmentNumber"`
+	BillOfLadingNumbers   []string      `json:"billOfLadingNumbers"`
+	ReleaseIdentification string        `json:"releaseIdentification"`
+	TerminalCode          string        `json:"terminalCode"`
+	ShippingAgent         Party         `json:"shippingAgent"`
+	Terminal              Party         `json:"terminalOperator"`
+	CurrentStakeholder    Party         `json:"currentStakeholder"`
+	PendingTo             *Party        `json:"pendingTo,omitempty"`
+	ReleaseRightStatus    int           `json:"releaseRightStatus"`
+	ActionStatus          int           `json:"actionStatus"`
+	Lights                Lights        `json:"lights"`
+	ReleaseDateTimeUtc    *time.Time    `json:"releaseDateTimeUtc,omitempty"`
+	ExpirationDateTimeUtc *time.Time    `json:"expirationDateTimeUtc,omitempty"`
+	Chain                 []release.Hop `json:"chainOfCustody,omitempty"`
+}
+
+// Party as a notification shows it.
+type Party struct {
+	NxtEntityID string `json:"nxtEntityId"`
+	Name        string `json:"name,omitempty"`
+	TIN         string `json:"tin,omitempty"`
+}
+
+// Lights of a release: the commercial light is the platform's; the others come from terminals and
+// customs, which are not connected yet (UNKNOWN).
+type Lights struct {
+	CommercialRelease string `json:"commercialRelease"`
+	Customs           string `json:"customs"`
+	Terminal          string `json:"terminal"`
+}
+
+// Page is the E2 answer.
+type Page struct {
+	Items      []Item `json:"releaseRights"`
+	Page       int    `json:"page"`
+	PageSize   int    `json:"pageSize"`
+	TotalRows  int    `json:"totalRows"`
+	TotalPages int    `json:"totalPages"`
+}
+
+// Stats tell what a list cost (for measurements).
+type Stats struct{ Queries, ItemsRead int }
+
+// List computes one page of a party's rights in a port: the party's memberships (one Query on its
+// partition for up to about 1 MB of them), the filters, then full releases for the page only.
+func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, Stats, error) {
+	ms, calls, err := st.RightsOf(ctx, caller, port)
+	if err != nil {
+		return Page{}, Stats{}, err
+	}
+	stats := Stats{Queries: calls, ItemsRead: len(ms)}
+	parties, err := profilesOf(ctx, st, ms, f)
+	if err != nil {
+		return Page{}, stats, err
+	}
+	var hits []store.Membership
+	for _, m := range ms {
+		if match(m, f, parties) {
+			hits = append(hits, m)
+		}
+	}
+	sort.Slice(hits, func(i, j int) bool {
+		if hits[i].Container != hits[j].Container {
+			return hits[i].Container < hits[j].Container
+		}
+		return hits[i].ReleaseID < hits[j].ReleaseID
+	})
+	page := Page{Items: []Item{}, Page: f.Page, PageSize: f.PageSize, TotalRows: len(hits), TotalPages: (len(hits) + f.PageSize - 1) / f.PageSize}
+	from := (f.Page - 1) * f.PageSize
+	if from >= len(hits) {
+		return page, stats, nil
+	}
+	rels, err := st.Releases(ctx, hits[from:min(from+f.PageSize, len(hits))])
+	if err != nil {
+		return page, stats, err
+	}
+	for _, r := range rels {
+		page.Items = append(page.Items, itemOf(r, caller, parties, false))
+	}
+	return page, stats, nil
+}
+
+// profilesOf reads the parties the filters and the answer name (few: agents, terminals, holders).
+func profilesOf(ctx context.Context, st Store, ms []store.Membership, f Filters) (map[string]entity.Entity, error) {
+	ids := map[string]bool{}
+	for _, m := range ms {
+		ids[m.ShippingID], ids[m.TerminalID], ids[m.HolderID] = true, true, true
+	}
+	return profiles(ctx, st, ids)
+}
+
+func profiles(ctx context.Context, st Store, ids map[string]bool) (map[string]entity.Entity, error) {
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		if id != "" {
+			list = append(list, id)
+		}
+	}
+	out := map[string]entity.Entity{}
+	for len(list) > 0 {
+		n := min(100, len(list))
+		es, err := st.Profiles(ctx, list[:n])
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range es {
+			out[e.NxtEntityID] = e
+		}
+		list = list[n:]
+	}
+	return out, nil
+}
+
+func match(m store.Membership, f Filters, ps map[string]entity.Entity) bool {
+	contains := func(hay, needle string) bool { return needle == "" || strings.Contains(strings.ToUpper(hay), needle) }
+	if f.Status != nil {
+		switch *f.Status {
+		case 0: // active: not archived or expired
+			if m.Status == release.StatusExpired || m.Status == release.StatusArchived {
+				return false
+			}
+		case 1: // awaiting an action by me
+			if m.ActionStatus != release.ActionPending {
+				return false
+			}
+		case 2, 3: // police hold, terminal light: no such source is connected yet, so none match
+			return false
+		case 4: // commercial light not green
+			if m.Light == string(release.LightOK) {
+				return false
+			}
+		}
+	}
+	return contains(m.Container, f.Equipment) && contains(m.BLs, f.BL) &&
+		contains(ps[m.ShippingID].Name, f.ShippingAgentName) && (f.ShippingAgentTIN == "" || ps[m.ShippingID].VAT == f.ShippingAgentTIN) &&
+		contains(ps[m.TerminalID].Name, f.TerminalName) &&
+		contains(ps[m.HolderID].Name, f.StakeholderName) && (f.StakeholderTIN == "" || ps[m.HolderID].VAT == f.StakeholderTIN) &&
+		(f.ReleaseRightStatus == nil || m.Status == *f.ReleaseRightStatus) && (f.ActionStatus == nil || m.ActionStatus == *f.ActionStatus)
+}
+
+func itemOf(r release.Release, viewer string, ps map[string]entity.Entity, withChain bool) Item {
+	p := func(id string) Party { return Party{NxtEntityID: id, Name: ps[id].Name, TIN: ps[id].VAT} }
+	it := Item{
+		ReleaseID: r.ReleaseID, PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber, BillOfLadingNumbers: r.Data.BillOfLadingNumbers,
+		ReleaseIdentification: r.Data.ReleaseIdentification, TerminalCode: r.Data.TerminalCode,
+		ShippingAgent: p(r.CarrierID), Terminal: p(r.TerminalOperatorID), CurrentStakeholder: p(r.Right.Holder),
+		ReleaseRightStatus: r.Right.ViewStatus(viewer), ActionStatus: r.Right.ViewAction(viewer),
+		Lights:             Lights{CommercialRelease: string(r.Light), Customs: "UNKNOWN", Terminal: "UNKNOWN"},
+		ReleaseDateTimeUtc: r.Data.ReleaseDateTimeUtc, ExpirationDateTimeUtc: r.Data.ExpirationDateTimeUtc,
+	}
+	if r.Right.PendingTo != "" {
+		pt := p(r.Right.PendingTo)
+		it.PendingTo = &pt
+	}
+	if withChain {
+		it.Chain = r.Right.Chain
+	}
+	return it
+}
+
+// Detail is E5's answer: the releases of a container that the caller has a part in.
+func Detail(ctx context.Context, st Store, caller, port, container string, bls []string, releaseID string) ([]Item, error) {
+	rels, err := st.ActiveOnContainer(ctx, port, container)
+	if err != nil {
+		return nil, err
+	}
+	var mine []release.Release
+	ids := map[string]bool{}
+	for _, r := range rels {
+		if len(bls) > 0 && release.BillOfLadingKey(bls) != r.BillOfLadingKey {
+			continue
+		}
+		if releaseID != "" && releaseID != r.Data.ReleaseIdentification {
+			continue
+		}
+		// Parties with a part: the shipping agent, the terminal, the holder and a pending receiver.
+		if caller != r.CarrierID && caller != r.TerminalOperatorID && caller != r.Right.Holder && caller != r.Right.PendingTo {
+			continue
+		}
+		mine = append(mine, r)
+		for _, h := range r.Right.Chain {
+			ids[h.From], ids[h.To] = true, true
+		}
+		ids[r.CarrierID], ids[r.TerminalOperatorID] = true, true
+	}
+	ps, err := profiles(ctx, st, ids)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]Item, 0, len(mine))
+	for _, r := range mine {
+		items = append(items, itemOf(r, caller, ps, true))
+	}
+	return items, nil
+}
+
+// Handlers of E2 and E5: they answer 200 with a public reference id; the result is recorded as a
+// read outcome that the notifier delivers to the caller (ReleaseRight, Update).
+type Handlers struct {
+	Store Store
+	Ports release.Ports
+	Now   func() time.Time
+}
+
+// HandleList serves E2.
+func (h *Handlers) HandleList(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	port, err := h.port(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	f, err := ParseFilters(r.Query)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	page, _, err := List(ctx, h.Store, caller.EntityID, port, f)
+	if err != nil {
+		return apigw.Response{}, problem.Wrap(err, "list rights")
+	}
+	return h.answer(ctx, r, caller.EntityID, port, "", page, "")
+}
+
+// HandleDetail serves E5.
+func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	port, err := h.port(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	container := release.NormalizeContainer(r.PathParams["equipmentNumber"])
+	if !release.ValidContainerNumber(container) {
+		return apigw.Response{}, problem.Error2("equipmentNumber", "'equipmentNumber' must be an ISO 6346 container number with a valid check digit.")
+	}
+	var bls []string
+	for k, vals := range r.Query {
+		if strings.EqualFold(k, "billOfLadingNumbers") {
+			for _, v := range vals {
+				for _, b := range strings.Split(v, ",") {
+					if b = strings.TrimSpace(b); b != "" {
+						bls = append(bls, b)
+					}
+				}
+			}
+		}
+	}
+	rid := ""
+	for k, vals := range r.Query {
+		if strings.EqualFold(k, "releaseIdentification") && len(vals) > 0 {
+			rid = strings.TrimSpace(vals[0])
+		}
+	}
+	items, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid)
+	if err != nil {
+		return apigw.Response{}, problem.Wrap(err, "release detail")
+	}
+	refusal := ""
+	if len(items) == 0 {
+		refusal = fmt.Sprintf("No release of container %s that you have a part in matches the request.", container)
+	}
+	return h.answer(ctx, r, caller.EntityID, port, container, items, refusal)
+}
+
+func (h *Handlers) port(r *apigw.Request) (string, error) {
+	port := strings.ToUpper(r.PathParams["portLoCode"])
+	if !release.ValidPortFormat(port) || !h.Ports[port] {
+		return "", problem.Error2("portLoCode", "'portLoCode' must be a port served by this platform.")
+	}
+	return port, nil
+}
+
+// answer records the read's outcome (the result, or NotValidated with the refusal) and answers 200.
+func (h *Handlers) answer(ctx context.Context, r *apigw.Request, caller, port, container string, result any, refusal string) (apigw.Response, error) {
+	ref := uuid.NewString()
+	o := release.Outcome{PublicReferenceID: ref, ExternalReferenceID: r.ExternalRef, Requester: caller, Action: "Read",
+		At: h.Now().UTC(), Applied: refusal == "", Errors: []string{}, Warnings: []string{}, PortLoCode: port, EquipmentNumber: container}
+	if refusal != "" {
+		o.Errors = append(o.Errors, refusal)
+		o.Notices = []release.Notice{{Type: release.TypeReleaseRight, Event: release.EventNotValidated, Recipients: []string{caller}}}
+	} else {
+		raw, err := json.Marshal(result)
+		if err != nil {
+			return apigw.Response{}, problem.Wrap(err, "encode result")
+		}
+		o.Result = raw
+		o.Notices = []release.Notice{{Type: release.TypeReleaseRight, Event: release.EventUpdate, Recipients: []string{caller}}}
+	}
+	if err := h.Store.PutReadOutcome(ctx, o); err != nil {
+		return apigw.Response{}, problem.Wrap(err, "record read")
+	}
+	return apigw.JSON(http.StatusOK, map[string]any{"publicReferenceId": ref, "externalReferenceId": r.ExternalRef})
+}
