@@ -165,8 +165,9 @@ func pipelineBench(root string) {
 
 	fmt.Printf("releases applied per second: pipeline %.0f/s (E1 → queue → consumer), TransactWriteItems loop %.0f/s, ratio %.2f\n",
 		pipelineRate, baseRate, pipelineRate/baseRate)
-	fmt.Printf("write capacity per Release (with releaseTo): %.1f WCU consumed as DynamoDB Local reports it, %.1f WCU the items require at least (transactional: 2 per started KB)\n",
+	fmt.Printf("write capacity per Release (with releaseTo): %.1f WCU consumed as DynamoDB Local reports it, %.1f WCU the items require at least (transactional: 2 per started KB)\n\n",
 		consumed/throughputReleases, minimum/throughputReleases)
+	rightsBench(db)
 }
 
 type client struct {

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/google/uuid"
+	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/rights"
+	"github.com/portcommunity/cpu/shared/store"
+)
+
+const heldRights = 10000
+
+// rightsBench measures E2 for an entity holding 10,000 rights: Query calls, items read and time
+// per page, beside a loop of single-item GetItem calls on the same DynamoDB Local.
+func rightsBench(db *dynamodb.Client) {
+	fmt.Printf("== E2 for an entity holding %d rights (DynamoDB Local of the stack)\n", heldRights)
+	ctx := context.Background()
+	table := "bench-rights"
+	if err := localstack.CreateTable(ctx, db, table, catalog.SingleTable); err != nil {
+		fail(err)
+	}
+	st := store.New(db, table)
+	sa := entity.Entity{NxtEntityID: "NXT290000001", Name: "Bench Shipping Agency", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent},
+		Addresses: []entity.Address{{AddressTypeCode: "1", City: "Antwerpen", Country: "BE"}}}
+	term := entity.Entity{NxtEntityID: "NXT290000003", Name: "Bench Terminal", VAT: "BE0403170701", Roles: []entity.Role{entity.TerminalOperator},
+		TerminalCodes: []string{"01700"}, Addresses: []entity.Address{{AddressTypeCode: "1", City: "Antwerpen", Country: "BE"}}}
+	for _, e := range []entity.Entity{sa, term} {
+		if err := st.Register(ctx, e, nil); err != nil {
+			fail(err)
+		}
+	}
+	start := time.Now()
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				cmd := command(container("RGTU", i), sa.NxtEntityID)
+				cmd.Request.ReleaseTo = nil
+				d := release.Apply(nil, cmd, release.Resolved{TerminalOperatorID: term.NxtEntityID}, time.Now(), uuid.NewString)
+				if err := st.Save(ctx, nil, d); err != nil {
+					fail(err)
+				}
+			}
+		}()
+	}
+	for i := 0; i < heldRights; i++ {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	fmt.Printf("(%d releases written through the consumer's transaction in %.0f s)\n", heldRights, time.Since(start).Seconds())
+
+	for _, size := range []int{25, 100} {
+		const pages = 10
+		var calls, read int
+		start := time.Now()
+		for p := 1; p <= pages; p++ {
+			page, stats, err := rights.List(ctx, st, sa.NxtEntityID, "BEANR", rights.Filters{Page: p * 7, PageSize: size})
+			if err != nil || page.TotalRows != heldRights || len(page.Items) != size {
+				fail(fmt.Errorf("page %d: %d rows, %d items, %v", p, page.TotalRows, len(page.Items), err))
+			}
+			calls, read = calls+stats.Queries, read+stats.ItemsRead
+		}
+		perPage := time.Since(start) / pages
+		// Baseline: one GetItem of one item, in a loop.
+		const gets = 200
+		gstart := time.Now()
+		for i := 0; i < gets; i++ {
+			if _, err := st.Entity(ctx, sa.NxtEntityID); err != nil {
+				fail(err)
+			}
+		}
+		perGet := time.Since(gstart) / gets
+		fmt.Printf("page of %3d: %.1f Query calls and %d membership items read per page (+1 BatchGetItem of the page), %.0f ms per page; GetItem %.2f ms; ratio %.0f\n",
+			size, float64(calls)/pages, read/pages, ms(perPage), ms(perGet), float64(perPage)/float64(perGet))
+	}
+}
