@@ -127,12 +127,21 @@ func (a *Authorizer) lookup(ctx context.Context, raw string) (identity.Subscript
 	return key, nil
 }
 
+// routeModes maps "METHOD /path" to the route's auth mode, built once per cold start.
+var routeModes = func() map[string]catalog.AuthMode {
+	m := map[string]catalog.AuthMode{}
+	for _, f := range catalog.Functions() {
+		if r := f.Trigger.Route; r != nil {
+			m[strings.ToUpper(r.Method)+" "+r.Path] = r.Auth
+		}
+	}
+	return m
+}()
+
 // routeAuth finds a route's auth mode in the catalog; unknown routes demand everything.
 func routeAuth(resource, method string) catalog.AuthMode {
-	for _, f := range catalog.Functions() {
-		if r := f.Trigger.Route; r != nil && r.Path == resource && strings.EqualFold(r.Method, method) {
-			return r.Auth
-		}
+	if mode, ok := routeModes[strings.ToUpper(method)+" "+resource]; ok {
+		return mode
 	}
 	return catalog.TokenAndKey
 }

@@ -184,7 +184,7 @@ func Handler(r Reader, now func() time.Time) apigw.Handler {
 			if anyLive && (f.PublicRef != "" || f.ReleaseID != "") {
 				// The seed: the notification exists but was not sent to your company.
 				return apigw.Response{}, &problem.Error{Kind: problem.KindForbidden, Detail: "The notifications you asked for were not sent to your company.",
-					Extra: map[string]string{}, Headers: map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}}
+					Headers: map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}}
 			}
 			return apigw.Response{}, problem.New(problem.KindMethod, "No matching notifications found; check your query parameters.")
 		}

@@ -83,7 +83,12 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 			}
 			return nil
 		case errors.Is(err, store.ErrConflict):
-			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+			// Another writer changed the release: read it again and decide again.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * 5 * time.Millisecond):
+			}
 			continue
 		default:
 			return err

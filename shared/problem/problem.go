@@ -99,8 +99,8 @@ func Wrap(cause error, format string, args ...any) *Error {
 	return &Error{Kind: KindInternal, Detail: fmt.Sprintf(format, args...), cause: cause}
 }
 
-// Error2 is a validation error of one field.
-func Error2(field, format string, args ...any) error {
+// Field is a validation error of one field.
+func Field(field, format string, args ...any) error {
 	var v Validation
 	v.Add(field, format, args...)
 	return v.Err()

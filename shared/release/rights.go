@@ -95,7 +95,7 @@ func DecodeTransfer(body []byte, routePort, routeContainer string, ports Ports) 
 	case "revoke":
 		act = ActRightRevoke
 	default:
-		return "", it, problem.Error2("actionType", "'actionType' must be Transfer or Revoke on this endpoint.")
+		return "", it, problem.Field("actionType", "'actionType' must be Transfer or Revoke on this endpoint.")
 	}
 	var v problem.Validation
 	validateRight(&v, "", &it, ports, true)
@@ -122,7 +122,7 @@ func DecodeBulk(body []byte, routePort string, ports Ports) (Action, Bulk, error
 	case "revoke":
 		act = ActRightRevoke
 	default:
-		return "", b, problem.Error2("actionType", "'actionType' must be one of Transfer, Accept, Decline, Revoke.")
+		return "", b, problem.Field("actionType", "'actionType' must be one of Transfer, Accept, Decline, Revoke.")
 	}
 	var v problem.Validation
 	if n := len(b.ReleaseRights); n == 0 || n > MaxBulk {
@@ -132,7 +132,7 @@ func DecodeBulk(body []byte, routePort string, ports Ports) (Action, Bulk, error
 	for i := range b.ReleaseRights {
 		it := &b.ReleaseRights[i]
 		if it.ActionType != "" || it.PortLoCode != "" {
-			v.Add(fmt.Sprintf("releaseRights[%d]", i), "an item names neither actionType nor portLoCode: the call does.")
+			v.Add(fmt.Sprintf("releaseRights[%d]", i), "an item carries neither actionType nor portLoCode: the call names them once.")
 		}
 		it.PortLoCode = b.PortLoCode
 		validateRight(&v, fmt.Sprintf("releaseRights[%d].", i), it, ports, false)

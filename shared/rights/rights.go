@@ -344,7 +344,7 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 	}
 	container := release.NormalizeContainer(r.PathParams["equipmentNumber"])
 	if !release.ValidContainerNumber(container) {
-		return apigw.Response{}, problem.Error2("equipmentNumber", "'equipmentNumber' must be an ISO 6346 container number with a valid check digit.")
+		return apigw.Response{}, problem.Field("equipmentNumber", "'equipmentNumber' must be an ISO 6346 container number with a valid check digit.")
 	}
 	var bls []string
 	for k, vals := range r.Query {
@@ -378,7 +378,7 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 func (h *Handlers) port(r *apigw.Request) (string, error) {
 	port := strings.ToUpper(r.PathParams["portLoCode"])
 	if !release.ValidPortFormat(port) || !h.Ports[port] {
-		return "", problem.Error2("portLoCode", "'portLoCode' must be a port served by this platform.")
+		return "", problem.Field("portLoCode", "'portLoCode' must be a port served by this platform.")
 	}
 	return port, nil
 }

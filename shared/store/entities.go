@@ -211,25 +211,16 @@ func (s *Store) Profiles(ctx context.Context, ids []string) ([]entity.Entity, er
 		keys = append(keys, key(entityPK(id), skProfile))
 	}
 	byID := map[string]entity.Entity{}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
-			}
+	err := s.batchGet(ctx, keys, false, func(item map[string]types.AttributeValue) error {
+		var e entity.Entity
+		if err := attributevalue.UnmarshalMapWithOptions(item, &e, jsonTagsDecode); err != nil {
+			return err
 		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, err
-		}
-		for _, item := range out.Responses[s.table] {
-			var e entity.Entity
-			if err := attributevalue.UnmarshalMapWithOptions(item, &e, jsonTagsDecode); err != nil {
-				return nil, err
-			}
-			byID[e.NxtEntityID] = e
-		}
-		req = out.UnprocessedKeys
+		byID[e.NxtEntityID] = e
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res := make([]entity.Entity, 0, len(ids))
 	for _, id := range ids {
@@ -238,6 +229,29 @@ func (s *Store) Profiles(ctx context.Context, ids []string) ([]entity.Entity, er
 		}
 	}
 	return res, nil
+}
+
+// batchGet reads keys (at most 100) with BatchGetItem, again for what DynamoDB left unprocessed.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool, each func(map[string]types.AttributeValue) error) error {
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(consistent)}}
+	for attempt := 0; len(req) > 0; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return err
+			}
+		}
+		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		if err != nil {
+			return err
+		}
+		for _, item := range out.Responses[s.table] {
+			if err := each(item); err != nil {
+				return err
+			}
+		}
+		req = out.UnprocessedKeys
+	}
+	return nil
 }
 
 func (s *Store) query(ctx context.Context, in *dynamodb.QueryInput, each func(map[string]types.AttributeValue) error) error {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -57,32 +58,23 @@ func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item
 	}
 	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
 	keys := []map[string]types.AttributeValue{key(pk, activeSK(ref.CarrierID, ref.BillOfLadingKey)), key(pk, outcomeSK(publicRef, item))}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 	var cur *release.Release
 	done := false
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, false, err
+	err := s.batchGet(ctx, keys, true, func(it map[string]types.AttributeValue) error {
+		switch sk := sVal(it[attrSK]); {
+		case strings.HasPrefix(sk, "OUT#"):
+			done = true
+		case strings.HasPrefix(sk, "ACTIVE#"):
+			var r release.Release
+			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+				return err
 			}
+			cur = &r
 		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, false, err
-		}
-		for _, it := range out.Responses[s.table] {
-			switch sVal(it[attrSK])[:3] {
-			case "OUT":
-				done = true
-			case "ACT":
-				var r release.Release
-				if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
-					return nil, false, err
-				}
-				cur = &r
-			}
-		}
-		req = out.UnprocessedKeys
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
 	}
 	return cur, done, nil
 }

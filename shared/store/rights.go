@@ -114,25 +114,16 @@ func (s *Store) Releases(ctx context.Context, ms []Membership) ([]release.Releas
 		keys = append(keys, key(releasePK(m.Port, m.Container), m.ReleaseSK))
 	}
 	byID := map[string]release.Release{}
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys}}
-	for attempt := 0; len(req) > 0; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
-			}
+	err := s.batchGet(ctx, keys, false, func(it map[string]types.AttributeValue) error {
+		var r release.Release
+		if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+			return err
 		}
-		out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range out.Responses[s.table] {
-			var r release.Release
-			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
-				return nil, err
-			}
-			byID[r.ReleaseID] = r
-		}
-		req = out.UnprocessedKeys
+		byID[r.ReleaseID] = r
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res := make([]release.Release, 0, len(ms))
 	for _, m := range ms {
