@@ -10,6 +10,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -40,10 +41,32 @@ func main() {
 	if err := os.Chdir(root); err != nil {
 		fail(err)
 	}
-	functionCost()
-	bootstrapSizes()
-	startTime()
-	pipelineBench(root)
+	// Sections may be named to run alone: go run ./infra/bench rights
+	sections := map[string]bool{}
+	for _, a := range os.Args[1:] {
+		sections[a] = true
+	}
+	run := func(name string) bool { return len(sections) == 0 || sections[name] }
+	if run("cost") {
+		functionCost()
+	}
+	if run("sizes") {
+		bootstrapSizes()
+	}
+	if run("start") {
+		startTime()
+	}
+	if run("pipeline") {
+		pipelineBench(root)
+	}
+	if run("rights") {
+		b, err := localstack.StartBackends(context.Background(), filepath.Join(root, ".tools"), os.TempDir())
+		if err != nil {
+			fail(err)
+		}
+		defer b.Stop()
+		rightsBench(b.DynamoDB())
+	}
 }
 
 func functionCost() {

@@ -167,7 +167,6 @@ func pipelineBench(root string) {
 		pipelineRate, baseRate, pipelineRate/baseRate)
 	fmt.Printf("write capacity per Release (with releaseTo): %.1f WCU consumed as DynamoDB Local reports it, %.1f WCU the items require at least (transactional: 2 per started KB)\n\n",
 		consumed/throughputReleases, minimum/throughputReleases)
-	rightsBench(db)
 }
 
 type client struct {

@@ -56,6 +56,11 @@ func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notifica
 		item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(n.StoredOn.Add(notification.Retention).Unix(), 10)}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
+	return s.batchWrite(ctx, reqs)
+}
+
+// batchWrite writes with BatchWriteItem, 25 at a time, again for what DynamoDB left unprocessed.
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
 	for len(reqs) > 0 {
 		n := min(25, len(reqs))
 		batch := map[string][]types.WriteRequest{s.table: reqs[:n]}
@@ -63,7 +68,7 @@ func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notifica
 		for attempt := 0; len(batch) > 0; attempt++ {
 			if attempt > 0 {
 				if attempt > 8 {
-					return fmt.Errorf("notifications still unprocessed after %d attempts", attempt)
+					return fmt.Errorf("writes still unprocessed after %d attempts", attempt)
 				}
 				if err := backoff(ctx, attempt); err != nil {
 					return err

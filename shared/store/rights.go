@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -11,19 +13,20 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Membership lists a release right for a party (E2): small, so that one Query reads thousands.
+// Membership lists a release right for a party (E2). It is kept small (port, container and release
+// id live in its sort key), so that one Query reads thousands.
 type Membership struct {
-	Port         string `dynamodbav:"port"`
-	Container    string `dynamodbav:"container"`
-	ReleaseID    string `dynamodbav:"releaseId"`
-	ReleaseSK    string `dynamodbav:"releaseSk"`
-	Status       int    `dynamodbav:"st"`
-	ActionStatus int    `dynamodbav:"as"`
-	Light        string `dynamodbav:"lt"`
-	ShippingID   string `dynamodbav:"sa"`
-	TerminalID   string `dynamodbav:"to"`
-	HolderID     string `dynamodbav:"h"`
-	BLs          string `dynamodbav:"bl"` // upper-cased, joined by spaces, for the B/L filter
+	Port            string `dynamodbav:"-"`
+	Container       string `dynamodbav:"-"`
+	ReleaseID       string `dynamodbav:"-"`
+	BillOfLadingKey string `dynamodbav:"bk"`
+	Status          int    `dynamodbav:"st"`
+	ActionStatus    int    `dynamodbav:"as"`
+	Light           string `dynamodbav:"lt"`
+	ShippingID      string `dynamodbav:"sa"`
+	TerminalID      string `dynamodbav:"to"`
+	HolderID        string `dynamodbav:"h"`
+	BLs             string `dynamodbav:"bl"` // upper-cased, joined by spaces, for the B/L filter
 }
 
 func rightsPK(entity string) string { return "RIGHTS#" + entity }
@@ -40,8 +43,7 @@ func (s *Store) membershipItems(cur, next *release.Release, archive bool) ([]typ
 		for _, id := range next.Right.Members() {
 			now[id] = true
 			m := Membership{
-				Port: next.PortLoCode, Container: next.EquipmentNumber, ReleaseID: next.ReleaseID,
-				ReleaseSK: activeSK(next.CarrierID, next.BillOfLadingKey), Status: next.Right.ViewStatus(id),
+				BillOfLadingKey: next.BillOfLadingKey, Status: next.Right.ViewStatus(id),
 				ActionStatus: next.Right.ViewAction(id), Light: string(next.Light), ShippingID: next.CarrierID,
 				TerminalID: next.TerminalOperatorID, HolderID: next.Right.Holder, BLs: joinBLs(next.Data.BillOfLadingNumbers),
 			}
@@ -49,7 +51,7 @@ func (s *Store) membershipItems(cur, next *release.Release, archive bool) ([]typ
 			if err != nil {
 				return nil, err
 			}
-			item[attrPK], item[attrSK], item[attrItemType] = str(rightsPK(id)), str(rightsSK(next)), str("RightMembership")
+			item[attrPK], item[attrSK] = str(rightsPK(id)), str(rightsSK(next))
 			items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}})
 		}
 	}
@@ -95,6 +97,11 @@ func (s *Store) RightsOf(ctx context.Context, entity, port string) ([]Membership
 			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 				return nil, calls, err
 			}
+			parts := strings.SplitN(sVal(it[attrSK]), "#", 3)
+			if len(parts) != 3 {
+				return nil, calls, fmt.Errorf("malformed right membership %q", sVal(it[attrSK]))
+			}
+			m.Port, m.Container, m.ReleaseID = parts[0], parts[1], parts[2]
 			out = append(out, m)
 		}
 		if len(res.LastEvaluatedKey) == 0 {
@@ -111,7 +118,7 @@ func (s *Store) Releases(ctx context.Context, ms []Membership) ([]release.Releas
 	}
 	keys := make([]map[string]types.AttributeValue, 0, len(ms))
 	for _, m := range ms {
-		keys = append(keys, key(releasePK(m.Port, m.Container), m.ReleaseSK))
+		keys = append(keys, key(releasePK(m.Port, m.Container), activeSK(m.ShippingID, m.BillOfLadingKey)))
 	}
 	byID := map[string]release.Release{}
 	err := s.batchGet(ctx, keys, false, func(it map[string]types.AttributeValue) error {
@@ -168,4 +175,27 @@ func (s *Store) PutReadOutcome(ctx context.Context, o release.Outcome) error {
 	item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(o.At.Add(168*3600e9).Unix(), 10)}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	return err
+}
+
+// Import writes releases as they are, with their membership items, by BatchWriteItem: for migrating
+// an existing port community's releases and for load tests. It records no outcome, so nobody is
+// notified, and it does not check uniqueness: import into a table that does not hold them yet.
+func (s *Store) Import(ctx context.Context, rels []release.Release) error {
+	var reqs []types.WriteRequest
+	for i := range rels {
+		r := &rels[i]
+		item, err := s.releaseItem(r, releasePK(r.PortLoCode, r.EquipmentNumber), activeSK(r.CarrierID, r.BillOfLadingKey), true)
+		if err != nil {
+			return err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		ms, err := s.membershipItems(nil, r, false)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: m.Put.Item}})
+		}
+	}
+	return s.batchWrite(ctx, reqs)
 }
