@@ -20,7 +20,7 @@ const heldRights = 10000
 // rightsBench measures E2 for an entity holding 10,000 rights: Query calls, items read and time
 // per page, beside a loop of single-item GetItem calls on the same DynamoDB Local.
 func rightsBench(db *dynamodb.Client) {
-	fmt.Printf("== E2 for an entity holding %d rights (DynamoDB Local of the stack)\n", heldRights)
+	fmt.Printf("== E2 for an entity holding %d rights (on DynamoDB Local)\n", heldRights)
 	ctx := context.Background()
 	table := "bench-rights"
 	if err := localstack.CreateTable(ctx, db, table, catalog.SingleTable); err != nil {
