@@ -99,6 +99,7 @@ func TestListOfMyRights(t *testing.T) {
 			t.Errorf("%s: %d rows, want %d", name, p.TotalRows, c.want)
 		}
 	}
+	h.countersAgree(sa1, rp, tro)
 	p := h.list(sa1, map[string]string{"page": "2", "pageSize": "2"})
 	if p.TotalRows != 3 || p.TotalPages != 2 || len(p.Items) != 1 || p.Items[0].EquipmentNumber != "CSQU3054383" {
 		t.Fatalf("paging: %+v", p)

@@ -152,6 +152,22 @@ func TestChainOfCustody(t *testing.T) {
 	if cur.Right.Holder != sa1 || cur.Right.Status != release.StatusRevoked || len(hist) < 14 {
 		t.Errorf("final right %+v, %d outcomes", cur.Right, len(hist))
 	}
+	h.countersAgree(sa1, rp, tro)
+	h.sent(h.sa(body("Delete", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c, "terminalCode": nil})), 2)
+	h.countersAgree(sa1, rp, tro)
+}
+
+// countersAgree: the counted total of every party's rights (unfiltered lists) equals a full read of
+// its memberships (a filter every container matches).
+func (h *harness) countersAgree(parties ...string) {
+	h.t.Helper()
+	for _, p := range parties {
+		counted := h.list(p, nil).TotalRows
+		read := h.list(p, map[string]string{"equipmentnumberfilter": "U"}).TotalRows
+		if counted != read {
+			h.t.Errorf("%s: counter says %d rights, memberships say %d", p, counted, read)
+		}
+	}
 }
 
 // TestReleaseToBlocksTheAgentsTransfer: a Release with releaseTo starts a pending transfer; the

@@ -24,6 +24,8 @@ import (
 // Store is the storage port of the reads.
 type Store interface {
 	RightsOf(ctx context.Context, entityID, port string) ([]store.Membership, int, error)
+	RightsPage(ctx context.Context, entityID, port string, n int) ([]store.Membership, int, error)
+	CountRights(ctx context.Context, entityID, port string) (int, error)
 	Releases(ctx context.Context, ms []store.Membership) ([]release.Release, error)
 	ActiveOnContainer(ctx context.Context, port, container string) ([]release.Release, error)
 	Profiles(ctx context.Context, ids []string) ([]entity.Entity, error)
@@ -150,9 +152,20 @@ type Page struct {
 // Stats tell what a list cost (for measurements).
 type Stats struct{ Queries, ItemsRead int }
 
-// List computes one page of a party's rights in a port: the party's memberships (one Query on its
-// partition for up to about 1 MB of them), the filters, then full releases for the page only.
+// unfiltered tells whether a list asks for every right (the common case, served without reading
+// the whole partition).
+func (f Filters) unfiltered() bool {
+	return f.Status == nil && f.ReleaseRightStatus == nil && f.ActionStatus == nil && f.Equipment == "" && f.BL == "" &&
+		f.ShippingAgentName == "" && f.ShippingAgentTIN == "" && f.TerminalName == "" && f.StakeholderName == "" && f.StakeholderTIN == ""
+}
+
+// List computes one page of a party's rights in a port. Unfiltered: the total from the party's
+// counters and the page from one Query in key order. Filtered: every membership (a Query on the
+// party's partition), the filters, then full releases for the page only.
 func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, Stats, error) {
+	if f.unfiltered() {
+		return listAll(ctx, st, caller, port, f)
+	}
 	ms, calls, err := st.RightsOf(ctx, caller, port)
 	if err != nil {
 		return Page{}, Stats{}, err
@@ -180,6 +193,36 @@ func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, 
 		return page, stats, nil
 	}
 	rels, err := st.Releases(ctx, hits[from:min(from+f.PageSize, len(hits))])
+	if err != nil {
+		return page, stats, err
+	}
+	for _, r := range rels {
+		page.Items = append(page.Items, itemOf(r, caller, parties, false))
+	}
+	return page, stats, nil
+}
+
+func listAll(ctx context.Context, st Store, caller, port string, f Filters) (Page, Stats, error) {
+	total, err := st.CountRights(ctx, caller, port)
+	if err != nil {
+		return Page{}, Stats{}, err
+	}
+	page := Page{Items: []Item{}, Page: f.Page, PageSize: f.PageSize, TotalRows: total, TotalPages: (total + f.PageSize - 1) / f.PageSize}
+	from := (f.Page - 1) * f.PageSize
+	if from >= total {
+		return page, Stats{}, nil
+	}
+	ms, calls, err := st.RightsPage(ctx, caller, port, from+f.PageSize)
+	stats := Stats{Queries: calls, ItemsRead: len(ms)}
+	if err != nil || from >= len(ms) {
+		return page, stats, err
+	}
+	ms = ms[from:]
+	parties, err := profilesOf(ctx, st, ms, f)
+	if err != nil {
+		return page, stats, err
+	}
+	rels, err := st.Releases(ctx, ms)
 	if err != nil {
 		return page, stats, err
 	}
