@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/auth"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
@@ -19,7 +18,7 @@ func main() {
 	}
 	a := &auth.Authorizer{
 		Verifier:    verifier,
-		Keys:        store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Keys:        awsedge.Store(cfg),
 		Stage:       stage,
 		Log:         log,
 		Now:         time.Now,

@@ -9,14 +9,13 @@ import (
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/pipeline"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
 	h := &pipeline.Ingest{
-		IDs:   store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
-		Queue: awsedge.FIFOQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("INGESTION_QUEUE_URL")},
+		IDs:   awsedge.Store(cfg),
+		Queue: awsedge.Queue(cfg, "INGESTION_QUEUE_URL"),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Stage: awsedge.MustEnv("STAGE"),
 		Now:   time.Now,

@@ -8,11 +8,10 @@ import (
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/notification"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	st := store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME"))
+	st := awsedge.Store(cfg)
 	lambda.Start(apigw.Lambda(notification.Handler(st, time.Now), log))
 }

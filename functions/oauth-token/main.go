@@ -8,7 +8,6 @@ import (
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/auth"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
@@ -18,7 +17,7 @@ func main() {
 		awsedge.Fatal(log, "token signer", err)
 	}
 	t := &auth.TokenEndpoint{
-		Clients: store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Clients: awsedge.Store(cfg),
 		Signer:  signer,
 		Stage:   awsedge.MustEnv("STAGE"),
 		TTL:     awsedge.EnvSeconds("TOKEN_TTL_SECONDS", time.Hour),

@@ -6,11 +6,10 @@ import (
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/registry"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	idx := store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME"))
+	idx := awsedge.Store(cfg)
 	lambda.Start(apigw.Lambda(registry.Handler(idx), log))
 }

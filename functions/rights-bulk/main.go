@@ -9,14 +9,13 @@ import (
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/pipeline"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
 	h := &pipeline.Rights{
-		IDs:   store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
-		Queue: awsedge.FIFOQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RIGHTS_QUEUE_URL")},
+		IDs:   awsedge.Store(cfg),
+		Queue: awsedge.Queue(cfg, "RIGHTS_QUEUE_URL"),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,
 	}

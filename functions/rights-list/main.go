@@ -9,13 +9,12 @@ import (
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/rights"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
 	h := &rights.Handlers{
-		Store: store.New(awsedge.DynamoDB(cfg), awsedge.MustEnv("TABLE_NAME")),
+		Store: awsedge.Store(cfg),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,
 	}

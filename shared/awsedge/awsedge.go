@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/store"
 )
 
 // Logger is the JSON logger of a function (with the Lambda request id when there is one).
@@ -135,4 +136,9 @@ func Boot() (context.Context, *slog.Logger, aws.Config) {
 func Fatal(log *slog.Logger, what string, err error) {
 	log.Error("cold start failed", "step", what, "error", err.Error())
 	os.Exit(1)
+}
+
+// Store is the single table (TABLE_NAME) through the platform's adapter.
+func Store(cfg aws.Config) *store.Store {
+	return store.New(DynamoDB(cfg), MustEnv("TABLE_NAME"))
 }

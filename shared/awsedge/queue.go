@@ -24,3 +24,8 @@ func (q FIFOQueue) Send(ctx context.Context, group, dedup string, body []byte) e
 
 // SQS makes the SQS client.
 func SQS(cfg aws.Config) *sqs.Client { return sqs.NewFromConfig(cfg) }
+
+// Queue is the FIFO queue whose URL the named environment variable holds.
+func Queue(cfg aws.Config, urlEnv string) FIFOQueue {
+	return FIFOQueue{Client: SQS(cfg), URL: MustEnv(urlEnv)}
+}

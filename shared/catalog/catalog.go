@@ -161,11 +161,9 @@ func Functions() []Function {
 			Name:        "authorizer",
 			Description: "REST API REQUEST authorizer: bearer token and subscription key",
 			Authorizer:  true,
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-				{Name: "TOKEN_VERIFIER", Ref: EnvTokenVerifier},
-			},
+			Env: env(
+				Env{Name: "TOKEN_VERIFIER", Ref: EnvTokenVerifier},
+			),
 			Grants:   []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Verify}},
 			Timeout:  5 * time.Second,
 			MemoryMB: 256,
@@ -174,12 +172,10 @@ func Functions() []Function {
 			Name:        "oauth-token",
 			Description: "POST /oauth2/token: client credentials grant",
 			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-				{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
-				{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
-			},
+			Env: env(
+				Env{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
+				Env{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
+			),
 			Grants: []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Sign}},
 			// The secret hash is deliberately slow; give the function CPU for it.
 			Timeout:  10 * time.Second,
@@ -189,24 +185,19 @@ func Functions() []Function {
 			Name:        "registry-search",
 			Description: "E6 GET /certified-pickup/v1/entities: the company registry",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/entities", Auth: TokenAndKey}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-			},
-			Grants:   []Grant{{On: Table, Access: Read}},
-			Timeout:  10 * time.Second,
-			MemoryMB: 256,
+			Env:         env(),
+			Grants:      []Grant{{On: Table, Access: Read}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
 		},
 		{
 			Name:        "ingest",
 			Description: "E1 POST /ingestion/v1/ingestion/{ingestionId}: accept a commercial release action",
 			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/ingestion/v1/ingestion/{ingestionId}", Auth: TokenOptionalKey}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-				{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
-				{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
-			},
+			Env: env(
+				Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
+				Env{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+			),
 			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
 			Timeout:  10 * time.Second,
 			MemoryMB: 256,
@@ -215,47 +206,36 @@ func Functions() []Function {
 			Name:        "ingest-consumer",
 			Description: "Applies queued commercial release actions to the table, with their outcomes",
 			Trigger:     Trigger{Queue: &QueueTrigger{Queue: IngestionQueue, BatchSize: 10}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-			},
-			Grants:   []Grant{{On: Table, Access: ReadWrite}},
-			Timeout:  30 * time.Second,
-			MemoryMB: 512,
+			Env:         env(),
+			Grants:      []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:     30 * time.Second,
+			MemoryMB:    512,
 		},
 		{
 			Name:        "notifier",
 			Description: "Turns outcome items of the table's stream into notifications (kept 168 hours)",
 			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-			},
-			Grants:   []Grant{{On: Table, Access: Write}},
-			Timeout:  30 * time.Second,
-			MemoryMB: 512,
+			Env:         env(),
+			Grants:      []Grant{{On: Table, Access: Write}},
+			Timeout:     30 * time.Second,
+			MemoryMB:    512,
 		},
 		{
 			Name:        "notifications",
 			Description: "E7 GET /certified-pickup/v1/notifications: the caller's notifications of the last 168 hours",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/notifications", Auth: TokenAndKey}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-			},
-			Grants:   []Grant{{On: Table, Access: Read}},
-			Timeout:  10 * time.Second,
-			MemoryMB: 512,
+			Env:         env(),
+			Grants:      []Grant{{On: Table, Access: Read}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    512,
 		},
 		{
 			Name:        "release-expiry",
 			Description: "Queues an Expire action for each release whose expiration has passed",
 			Trigger:     Trigger{Schedule: &ScheduleTrigger{Every: time.Minute}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-				{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
-			},
+			Env: env(
+				Env{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+			),
 			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
 			Timeout:  60 * time.Second,
 			MemoryMB: 256,
@@ -282,13 +262,10 @@ func Functions() []Function {
 			Name:        "rights-consumer",
 			Description: "Applies queued release-right actions to the table, with their outcomes",
 			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RightsQueue, BatchSize: 10}},
-			Env: []Env{
-				{Name: "TABLE_NAME", Ref: EnvTableName},
-				{Name: "STAGE", Ref: EnvStage},
-			},
-			Grants:   []Grant{{On: Table, Access: ReadWrite}},
-			Timeout:  30 * time.Second,
-			MemoryMB: 512,
+			Env:         env(),
+			Grants:      []Grant{{On: Table, Access: ReadWrite}},
+			Timeout:     30 * time.Second,
+			MemoryMB:    512,
 		},
 		{
 			Name:        "rights-list",
@@ -312,18 +289,17 @@ func Functions() []Function {
 }
 
 // readsEnv is the environment of the async reads (they record their answer as an outcome).
-var readsEnv = []Env{
-	{Name: "TABLE_NAME", Ref: EnvTableName},
-	{Name: "STAGE", Ref: EnvStage},
-	{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
+var readsEnv = env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts})
+
+// env is every function's environment: its table and stage, and what it needs besides.
+func env(extra ...Env) []Env {
+	return append([]Env{{Name: "TABLE_NAME", Ref: EnvTableName}, {Name: "STAGE", Ref: EnvStage}}, extra...)
 }
 
-var rightsEnv = []Env{
-	{Name: "TABLE_NAME", Ref: EnvTableName},
-	{Name: "STAGE", Ref: EnvStage},
-	{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
-	{Name: "RIGHTS_QUEUE_URL", Ref: EnvQueueURL, Queue: RightsQueue},
-}
+var rightsEnv = env(
+	Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
+	Env{Name: "RIGHTS_QUEUE_URL", Ref: EnvQueueURL, Queue: RightsQueue},
+)
 
 // RightsQueue carries accepted release-right actions to their consumer.
 const RightsQueue = "release-rights"
