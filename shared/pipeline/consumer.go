@@ -62,14 +62,19 @@ func (c *Consumer) apply(ctx context.Context, rec events.SQSMessage) error {
 // concurrent change makes it read and decide again.
 func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 	ref := store.RefOf(cmd)
+	// Parties and terminals are resolved once: a conflict changes the release, not the registry.
+	var res release.Resolved
+	resolved := false
 	for attempt := 0; attempt < maxConflicts; attempt++ {
 		cur, done, err := c.Store.Load(ctx, ref, cmd.PublicReferenceID, cmd.Item)
 		if err != nil || done {
 			return err
 		}
-		res, err := c.resolve(ctx, cmd)
-		if err != nil {
-			return err
+		if !resolved {
+			if res, err = c.resolve(ctx, cmd); err != nil {
+				return err
+			}
+			resolved = true
 		}
 		d := release.Apply(cur, cmd, res, c.Now().UTC(), c.NewID)
 		err = c.Store.Save(ctx, cur, d)
