@@ -125,8 +125,6 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return props.AllowedPorts
 		case catalog.EnvTokenTTL:
 			return "3600"
-		case catalog.EnvSubscriptionAPI:
-			return catalog.SubscriptionAPI
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -164,8 +162,6 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				b.Table.GrantWriteData(f)
 			case g.On == catalog.Table && g.Access == catalog.ReadWrite:
 				b.Table.GrantReadWriteData(f)
-			case g.On == catalog.Table && g.Access == catalog.Consume:
-				b.Table.GrantStreamRead(f)
 			case g.On == catalog.QueueResource && g.Access == catalog.Send:
 				queues[g.Queue].GrantSendMessages(f)
 			case g.On == catalog.TokenKey && g.Access == catalog.Sign:

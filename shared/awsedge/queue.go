@@ -2,24 +2,54 @@ package awsedge
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/pipeline"
 )
 
-// FIFOQueue sends to an SQS FIFO queue (pipeline.Queue).
+// FIFOQueue sends to an SQS FIFO queue (pipeline.Queue), ten messages a call.
 type FIFOQueue struct {
 	Client *sqs.Client
 	URL    string
 }
 
-// Send implements pipeline.Queue.
-func (q FIFOQueue) Send(ctx context.Context, group, dedup string, body []byte) error {
-	_, err := q.Client.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)),
-		MessageGroupId: aws.String(group), MessageDeduplicationId: aws.String(dedup),
-	})
-	return err
+// sendAttempts bounds the retries of entries SQS reports as failed (throttling, say).
+const sendAttempts = 4
+
+// Send implements pipeline.Queue with SendMessageBatch, sending again the entries that failed.
+func (q FIFOQueue) Send(ctx context.Context, msgs ...pipeline.Message) error {
+	for len(msgs) > 0 {
+		n := min(10, len(msgs))
+		pending := msgs[:n]
+		msgs = msgs[n:]
+		for attempt := 1; len(pending) > 0; attempt++ {
+			entries := make([]types.SendMessageBatchRequestEntry, len(pending))
+			for i, m := range pending {
+				entries[i] = types.SendMessageBatchRequestEntry{
+					Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(m.Body)),
+					MessageGroupId: aws.String(m.Group), MessageDeduplicationId: aws.String(m.Dedup),
+				}
+			}
+			out, err := q.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
+			if err != nil {
+				return err
+			}
+			var again []pipeline.Message
+			for _, f := range out.Failed {
+				i, _ := strconv.Atoi(aws.ToString(f.Id))
+				again = append(again, pending[i])
+			}
+			if len(again) > 0 && attempt == sendAttempts {
+				return fmt.Errorf("%d messages not queued: %s", len(again), aws.ToString(out.Failed[0].Message))
+			}
+			pending = again
+		}
+	}
+	return nil
 }
 
 // SQS makes the SQS client.

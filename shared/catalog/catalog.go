@@ -56,14 +56,13 @@ type Trigger struct {
 type EnvRef int
 
 const (
-	EnvTableName       EnvRef = iota // the single table's name
-	EnvStage                         // the stage ("staging", "production", "local")
-	EnvTokenSigner                   // where tokens are signed: a KMS key in AWS, a generated key locally
-	EnvTokenVerifier                 // how tokens are verified: the same KMS key's public half, locally the generated public key
-	EnvQueueURL                      // a queue's URL (Env.Queue names it)
-	EnvAllowedPorts                  // configured UN/LOCODEs of the ports served
-	EnvTokenTTL                      // token lifetime in seconds
-	EnvSubscriptionAPI               // the API name subscription keys are issued for
+	EnvTableName     EnvRef = iota // the single table's name
+	EnvStage                       // the stage ("staging", "production", "local")
+	EnvTokenSigner                 // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier               // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                    // a queue's URL (Env.Queue names it)
+	EnvAllowedPorts                // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                    // token lifetime in seconds
 )
 
 // Env is one environment variable of a function.
@@ -80,10 +79,9 @@ const (
 	Read Access = iota
 	Write
 	ReadWrite
-	Send    // sqs:SendMessage
-	Consume // sqs receive/delete (given by the event source mapping)
-	Sign    // kms:Sign on the token key
-	Verify  // kms:GetPublicKey on the token key
+	Send   // sqs:SendMessage (receiving comes with the event source mapping)
+	Sign   // kms:Sign on the token key
+	Verify // kms:GetPublicKey on the token key
 )
 
 // Resource a grant applies to.

@@ -3,7 +3,6 @@ package localstack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -153,8 +152,4 @@ func (b *Backends) FunctionEnv() map[string]string {
 		"PATH":                              os.Getenv("PATH"),
 		"TZ":                                "UTC",
 	}
-}
-
-func (b *Backends) String() string {
-	return fmt.Sprintf("dynamodb=%s sqs=%s", b.DynamoEndpoint, b.SQSEndpoint)
 }

@@ -126,8 +126,6 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return "BEANR"
 		case catalog.EnvTokenTTL:
 			return "3600"
-		case catalog.EnvSubscriptionAPI:
-			return catalog.SubscriptionAPI
 		}
 		return ""
 	}

@@ -39,15 +39,16 @@ func (e *Expiry) Handle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	cmds := make([]release.Command, 0, len(due))
 	for _, d := range due {
-		cmd := release.Command{
+		cmds = append(cmds, release.Command{
 			PublicReferenceID: uuid.NewSHA1(expiryNamespace, []byte(d.ReleaseID+"#"+strconv.Itoa(d.Version))).String(),
 			CarrierID:         d.CarrierID, Action: release.ActExpire, AcceptedAt: now,
 			Request: release.Request{PortLoCode: d.PortLoCode, EquipmentNumber: d.EquipmentNumber, BillOfLadingNumbers: d.BillOfLadingNumbers},
-		}
-		if err := Enqueue(ctx, e.Queue, cmd); err != nil {
-			return err
-		}
+		})
+	}
+	if err := Enqueue(ctx, e.Queue, cmds...); err != nil {
+		return err
 	}
 	if len(due) > 0 {
 		e.Log.InfoContext(ctx, "expiry sweep queued releases", "count", len(due))

@@ -20,9 +20,17 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Queue is the ingestion queue: FIFO, grouped per container, deduplicated on the public reference.
+// Message is one command on a FIFO queue.
+type Message struct {
+	Group string // the container: actions on one container apply in order
+	Dedup string // the command's public reference (and item)
+	Body  []byte
+}
+
+// Queue is a command queue: FIFO, grouped per container, deduplicated on the public reference.
+// Send takes many messages so that adapters can batch them (a bulk call is one request, not 100).
 type Queue interface {
-	Send(ctx context.Context, group, dedup string, body []byte) error
+	Send(ctx context.Context, msgs ...Message) error
 }
 
 // Identities is what E1 reads of the caller: its ingestion id and its identifiers.
@@ -85,14 +93,18 @@ func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: r.ExternalRef})
 }
 
-// Enqueue puts a command on the queue: grouped per container (actions on one container apply in
-// the order accepted), deduplicated on its public reference.
-func Enqueue(ctx context.Context, q Queue, cmd release.Command) error {
-	body, err := json.Marshal(cmd)
-	if err != nil {
-		return problem.Wrap(err, "encode command")
+// Enqueue puts commands on the queue: grouped per container (actions on one container apply in
+// the order accepted), deduplicated on their public reference and item.
+func Enqueue(ctx context.Context, q Queue, cmds ...release.Command) error {
+	msgs := make([]Message, 0, len(cmds))
+	for _, cmd := range cmds {
+		body, err := json.Marshal(cmd)
+		if err != nil {
+			return problem.Wrap(err, "encode command")
+		}
+		msgs = append(msgs, Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("%s-%d", cmd.PublicReferenceID, cmd.Item), Body: body})
 	}
-	if err := q.Send(ctx, cmd.GroupID(), fmt.Sprintf("%s-%d", cmd.PublicReferenceID, cmd.Item), body); err != nil {
+	if err := q.Send(ctx, msgs...); err != nil {
 		return problem.Wrap(err, "queue command")
 	}
 	return nil

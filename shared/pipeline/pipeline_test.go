@@ -153,7 +153,7 @@ func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
 	// Past the queue's deduplication window the same command arrives again as a new message.
 	raw, _ := json.Marshal(cmd)
 	for i := 0; i < 2; i++ {
-		if err := h.queue.Send(ctx, cmd.GroupID(), fmt.Sprintf("redelivery-%d", i), raw); err != nil {
+		if err := h.queue.Send(ctx, pipeline.Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("redelivery-%d", i), Body: raw}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,7 +171,7 @@ func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
 func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if err := h.queue.Send(ctx, "BEANR#POISON", "poison-1", []byte(`{"not":"a command"`)); err != nil {
+	if err := h.queue.Send(ctx, pipeline.Message{Group: "BEANR#POISON", Dedup: "poison-1", Body: []byte(`{"not":"a command"`)}); err != nil {
 		t.Fatal(err)
 	}
 	var refs []string

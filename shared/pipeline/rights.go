@@ -70,13 +70,14 @@ func (h *Rights) queue(ctx context.Context, r *apigw.Request, caller apigw.Calle
 			return apigw.Response{}, problem.New(problem.KindUnauthorized, "on %s, %s must be the caller", act, side)
 		}
 	}
-	ref := uuid.NewString()
+	ref, now := uuid.NewString(), h.Now().UTC()
+	cmds := make([]release.Command, len(items))
 	for i, it := range items {
-		cmd := it.Command(act, ref, r.ExternalRef, caller.EntityID, i)
-		cmd.AcceptedAt = h.Now().UTC()
-		if err := Enqueue(ctx, h.Queue, cmd); err != nil {
-			return apigw.Response{}, err
-		}
+		cmds[i] = it.Command(act, ref, r.ExternalRef, caller.EntityID, i)
+		cmds[i].AcceptedAt = now
+	}
+	if err := Enqueue(ctx, h.Queue, cmds...); err != nil {
+		return apigw.Response{}, err
 	}
 	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: ref, ExternalReferenceID: r.ExternalRef})
 }

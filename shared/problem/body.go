@@ -16,7 +16,6 @@ var typeOf = map[int]string{
 	404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
 	405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
 	413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
-	415: "https://tools.ietf.org/html/rfc9110#section-15.5.16",
 	429: "https://tools.ietf.org/html/rfc6585#section-4",
 	500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
 }

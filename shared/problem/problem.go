@@ -14,42 +14,39 @@ import (
 type Kind int
 
 const (
-	KindInternal       Kind = iota // 500: unexpected; the caller may retry
-	KindValidation                 // 400: a field broke a rule
-	KindBadRequest                 // 400: malformed request (not tied to one field)
-	KindUnauthorized               // 401: no or bad credentials, or the caller lacks the role (the seed uses 401)
-	KindForbidden                  // 403: only E7 (notifications not sent to the caller)
-	KindNotFound                   // 404: unknown route
-	KindMethod                     // 405: wrong method, or the seed's other 405 cases
-	KindTooLarge                   // 413: body over 1 MiB
-	KindUnsupportedMed             // 415: content type not accepted
-	KindRateLimited                // 429: over the usage plan
+	KindInternal     Kind = iota // 500: unexpected; the caller may retry
+	KindValidation               // 400: a field broke a rule
+	KindBadRequest               // 400: malformed request (not tied to one field)
+	KindUnauthorized             // 401: no or bad credentials, or the caller lacks the role (the seed uses 401)
+	KindForbidden                // 403: only E7 (notifications not sent to the caller)
+	KindNotFound                 // 404: unknown route
+	KindMethod                   // 405: wrong method, or the seed's other 405 cases
+	KindTooLarge                 // 413: body over 1 MiB
+	KindRateLimited              // 429: over the usage plan
 )
 
 var statusOf = map[Kind]int{
-	KindInternal:       http.StatusInternalServerError,
-	KindValidation:     http.StatusBadRequest,
-	KindBadRequest:     http.StatusBadRequest,
-	KindUnauthorized:   http.StatusUnauthorized,
-	KindForbidden:      http.StatusForbidden,
-	KindNotFound:       http.StatusNotFound,
-	KindMethod:         http.StatusMethodNotAllowed,
-	KindTooLarge:       http.StatusRequestEntityTooLarge,
-	KindUnsupportedMed: http.StatusUnsupportedMediaType,
-	KindRateLimited:    http.StatusTooManyRequests,
+	KindInternal:     http.StatusInternalServerError,
+	KindValidation:   http.StatusBadRequest,
+	KindBadRequest:   http.StatusBadRequest,
+	KindUnauthorized: http.StatusUnauthorized,
+	KindForbidden:    http.StatusForbidden,
+	KindNotFound:     http.StatusNotFound,
+	KindMethod:       http.StatusMethodNotAllowed,
+	KindTooLarge:     http.StatusRequestEntityTooLarge,
+	KindRateLimited:  http.StatusTooManyRequests,
 }
 
 var titleOf = map[Kind]string{
-	KindInternal:       "An unexpected error occurred.",
-	KindValidation:     "One or more validation errors occurred.",
-	KindBadRequest:     "The request is malformed.",
-	KindUnauthorized:   "Unauthorized.",
-	KindForbidden:      "Forbidden.",
-	KindNotFound:       "Not found.",
-	KindMethod:         "Method not allowed.",
-	KindTooLarge:       "Payload too large.",
-	KindUnsupportedMed: "Unsupported media type.",
-	KindRateLimited:    "Too many requests.",
+	KindInternal:     "An unexpected error occurred.",
+	KindValidation:   "One or more validation errors occurred.",
+	KindBadRequest:   "The request is malformed.",
+	KindUnauthorized: "Unauthorized.",
+	KindForbidden:    "Forbidden.",
+	KindNotFound:     "Not found.",
+	KindMethod:       "Method not allowed.",
+	KindTooLarge:     "Payload too large.",
+	KindRateLimited:  "Too many requests.",
 }
 
 // Error is a typed platform error. Fields holds validation messages per field.
@@ -137,10 +134,4 @@ func As(err error) *Error {
 		return pe
 	}
 	return Wrap(err, "unexpected error")
-}
-
-// Is tells whether err is a platform error of the kind.
-func Is(err error, kind Kind) bool {
-	var pe *Error
-	return errors.As(err, &pe) && pe.Kind == kind
 }

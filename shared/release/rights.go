@@ -78,6 +78,23 @@ func jsonDetail(err error) string {
 	return jsonError(err)
 }
 
+// rightActions maps the wire names of release-right actions (any case) to actions; the right's
+// Revoke is "Revoke" on the wire.
+var rightActions = map[string]Action{"transfer": ActTransfer, "accept": ActAccept, "decline": ActDecline, "revoke": ActRightRevoke}
+
+// rightAction reads an actionType that the endpoint allows, or names the field and the values.
+func rightAction(s string, allowed ...Action) (Action, error) {
+	act := rightActions[strings.ToLower(strings.TrimSpace(s))]
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if a == act {
+			return act, nil
+		}
+		names[i] = strings.TrimPrefix(string(a), "Right")
+	}
+	return "", problem.Field("actionType", "'actionType' must be one of %s on this endpoint.", strings.Join(names, ", "))
+}
+
 // DecodeTransfer reads an E3 body for the route's port and container: Transfer or Revoke.
 func DecodeTransfer(body []byte, routePort, routeContainer string, ports Ports) (Action, RightItem, error) {
 	var it RightItem
@@ -88,14 +105,9 @@ func DecodeTransfer(body []byte, routePort, routeContainer string, ports Ports) 
 	if pm, cm := strings.ToUpper(strings.TrimSpace(it.PortLoCode)) != routePort, NormalizeContainer(it.EquipmentNumber) != routeContainer; pm || cm {
 		return "", it, routeMismatch(pm, cm)
 	}
-	var act Action
-	switch strings.ToLower(strings.TrimSpace(it.ActionType)) {
-	case "transfer":
-		act = ActTransfer
-	case "revoke":
-		act = ActRightRevoke
-	default:
-		return "", it, problem.Field("actionType", "'actionType' must be Transfer or Revoke on this endpoint.")
+	act, err := rightAction(it.ActionType, ActTransfer, ActRightRevoke)
+	if err != nil {
+		return "", it, err
 	}
 	var v problem.Validation
 	validateRight(&v, "", &it, ports, true)
@@ -111,18 +123,9 @@ func DecodeBulk(body []byte, routePort string, ports Ports) (Action, Bulk, error
 	if strings.ToUpper(strings.TrimSpace(b.PortLoCode)) != strings.ToUpper(routePort) {
 		return "", b, routeMismatch(true, false)
 	}
-	var act Action
-	switch strings.ToLower(strings.TrimSpace(b.ActionType)) {
-	case "transfer":
-		act = ActTransfer
-	case "accept":
-		act = ActAccept
-	case "decline":
-		act = ActDecline
-	case "revoke":
-		act = ActRightRevoke
-	default:
-		return "", b, problem.Field("actionType", "'actionType' must be one of Transfer, Accept, Decline, Revoke.")
+	act, err := rightAction(b.ActionType, ActTransfer, ActAccept, ActDecline, ActRightRevoke)
+	if err != nil {
+		return "", b, err
 	}
 	var v problem.Validation
 	if n := len(b.ReleaseRights); n == 0 || n > MaxBulk {

@@ -30,8 +30,8 @@ func NotificationSK(storedOn time.Time, ref, seq string) string {
 	return storedOn.UTC().Format(storedOnLayout) + "#" + ref + "#" + seq
 }
 
-// TimeKey is the lowest sort key at a time (for ranges).
-func TimeKey(t time.Time) string { return t.UTC().Format(storedOnLayout) }
+// timeKey is the lowest sort key at a time (for ranges).
+func timeKey(t time.Time) string { return t.UTC().Format(storedOnLayout) }
 
 // PutNotifications writes notifications with BatchWriteItem. Keys and content are deterministic,
 // so writing them again (a retried stream record) overwrites with the same item: no copies.
@@ -98,7 +98,7 @@ func (s *Store) QueryNotifications(ctx context.Context, q notification.Query) ([
 		vals[":p"] = str("NREL#" + q.ReleaseID)
 	default:
 		in.KeyConditionExpression = aws.String("pk = :p AND sk BETWEEN :lo AND :hi")
-		vals[":p"], vals[":lo"], vals[":hi"] = str(notifPK(q.Receiver)), str(TimeKey(q.From)), str(TimeKey(q.To.Add(-time.Nanosecond))+"#\uffff")
+		vals[":p"], vals[":lo"], vals[":hi"] = str(notifPK(q.Receiver)), str(timeKey(q.From)), str(timeKey(q.To.Add(-time.Nanosecond))+"#\uffff")
 		var filters []string
 		if q.Event != "" {
 			filters = append(filters, "event = :e")

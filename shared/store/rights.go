@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
@@ -241,7 +242,7 @@ func (s *Store) PutReadOutcome(ctx context.Context, o release.Outcome) error {
 	// Both index keys, as on notifications: DynamoDB Local never TTL-deletes an item without them.
 	item[attrGSI1PK], item[attrGSI1SK] = str(pk), str(o.PublicReferenceID)
 	item[attrGSI2PK], item[attrGSI2SK] = str(pk), str(o.PublicReferenceID)
-	item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(o.At.Add(168*3600e9).Unix(), 10)}
+	item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(o.At.Add(notification.Retention).Unix(), 10)}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	return err
 }

@@ -120,7 +120,7 @@ func (m memIdentities) Entity(context.Context, string) (entity.Entity, error) { 
 
 type nullQueue struct{}
 
-func (nullQueue) Send(context.Context, string, string, []byte) error { return nil }
+func (nullQueue) Send(context.Context, ...pipeline.Message) error { return nil }
 
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
 // checked against the caller and queued.
