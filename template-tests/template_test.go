@@ -189,9 +189,9 @@ func policyOf(t *testing.T, tpl template, fnName string) string {
 
 func TestLeastPrivilege(t *testing.T) {
 	tpl := templates["staging"]
-	reg := policyOf(t, tpl, "registry-search")
+	reg := policyOf(t, tpl, "entities-search")
 	if !strings.Contains(reg, "dynamodb:Query") || strings.Contains(reg, "dynamodb:PutItem") || strings.Contains(reg, "kms:") {
-		t.Errorf("registry-search may: %s", reg)
+		t.Errorf("entities-search may: %s", reg)
 	}
 	tok := policyOf(t, tpl, "oauth-token")
 	if !strings.Contains(tok, "kms:Sign") || strings.Contains(tok, "kms:Decrypt") || strings.Contains(tok, "dynamodb:PutItem") {
@@ -201,22 +201,22 @@ func TestLeastPrivilege(t *testing.T) {
 	if !strings.Contains(az, "kms:GetPublicKey") || strings.Contains(az, "kms:Sign") || strings.Contains(az, "dynamodb:PutItem") {
 		t.Errorf("authorizer may: %s", az)
 	}
-	ing := policyOf(t, tpl, "ingest")
+	ing := policyOf(t, tpl, "release-ingest")
 	if !strings.Contains(ing, "sqs:SendMessage") || strings.Contains(ing, "dynamodb:PutItem") || strings.Contains(ing, "dynamodb:DeleteItem") {
-		t.Errorf("ingest may: %s", ing)
+		t.Errorf("release-ingest may: %s", ing)
 	}
-	cons := policyOf(t, tpl, "ingest-consumer")
+	cons := policyOf(t, tpl, "command-consumer")
 	// A transaction is authorized per item action (IAM has no TransactWriteItems action).
 	if !strings.Contains(cons, "dynamodb:PutItem") || !strings.Contains(cons, "dynamodb:ConditionCheckItem") || !strings.Contains(cons, "sqs:DeleteMessage") || strings.Contains(cons, "sqs:SendMessage") {
-		t.Errorf("ingest-consumer may: %s", cons)
+		t.Errorf("command-consumer may: %s", cons)
 	}
-	e7 := policyOf(t, tpl, "notifications")
+	e7 := policyOf(t, tpl, "notifications-list")
 	if !strings.Contains(e7, "dynamodb:Query") || strings.Contains(e7, "dynamodb:PutItem") || strings.Contains(e7, "sqs:") {
-		t.Errorf("notifications may: %s", e7)
+		t.Errorf("notifications-list may: %s", e7)
 	}
-	nt := policyOf(t, tpl, "notifier")
+	nt := policyOf(t, tpl, "notification-writer")
 	if !strings.Contains(nt, "dynamodb:BatchWriteItem") || !strings.Contains(nt, "dynamodb:GetRecords") || strings.Contains(nt, "dynamodb:Query") {
-		t.Errorf("notifier may: %s", nt)
+		t.Errorf("notification-writer may: %s", nt)
 	}
 	for _, p := range tpl.resources("AWS::IAM::Policy") {
 		if strings.Contains(js(p), `"Action":"*"`) {
@@ -337,7 +337,7 @@ func refersTo(v any, fn string) bool {
 	return regexp.MustCompile(`"` + pascalName(fn) + `[0-9A-F]{8}"`).MatchString(js(v))
 }
 
-// pascalName is the construct id prefix of a function ("ingest-consumer" → "IngestConsumer").
+// pascalName is the construct id prefix of a function ("command-consumer" → "CommandConsumer").
 func pascalName(s string) string {
 	out := ""
 	for _, p := range strings.Split(s, "-") {

@@ -1,4 +1,4 @@
-// Command release-detail serves E5, an async read of release rights (shared/rights).
+// Command release-detail serves E5, a release's detail and chain of custody, as a notification (shared/reads).
 package main
 
 import (
@@ -7,13 +7,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/rights"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	h := &rights.Handlers{
+	h := &reads.Handlers{
 		Store: awsedge.Store(cfg),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,

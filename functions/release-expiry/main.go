@@ -1,4 +1,5 @@
-// Command release-expiry queues the releases whose expiration has passed (shared/pipeline).
+// Command release-expiry queues an Expire command for every release whose expiration has passed
+// (shared/commands).
 package main
 
 import (
@@ -6,14 +7,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/commands"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	e := &pipeline.Expiry{
+	e := &commands.Expiry{
 		Store:    awsedge.Store(cfg),
-		Queue:    awsedge.Queue(cfg, "INGESTION_QUEUE_URL"),
+		Queue:    awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
 		Now:      time.Now,
 		Log:      log,
 		Lookback: 7 * 24 * time.Hour,

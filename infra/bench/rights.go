@@ -10,8 +10,8 @@ import (
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/rights"
 	"github.com/portcommunity/cpu/shared/store"
 )
 
@@ -60,18 +60,18 @@ func rightsBench(db *dynamodb.Client) {
 	assigned := release.StatusAssigned
 	for _, c := range []struct {
 		name string
-		f    rights.Filters
+		f    reads.RightsFilters
 	}{
-		{"first page of 25, unfiltered", rights.Filters{Page: 1, PageSize: 25}},
-		{"first page of 100, unfiltered", rights.Filters{Page: 1, PageSize: 100}},
-		{"page 200 of 25, unfiltered", rights.Filters{Page: 200, PageSize: 25}},
-		{"first page of 25, filtered (status)", rights.Filters{Page: 1, PageSize: 25, ReleaseRightStatus: &assigned}},
+		{"first page of 25, unfiltered", reads.RightsFilters{Page: 1, PageSize: 25}},
+		{"first page of 100, unfiltered", reads.RightsFilters{Page: 1, PageSize: 100}},
+		{"page 200 of 25, unfiltered", reads.RightsFilters{Page: 200, PageSize: 25}},
+		{"first page of 25, filtered (status)", reads.RightsFilters{Page: 1, PageSize: 25, ReleaseRightStatus: &assigned}},
 	} {
 		const rounds = 5
 		var calls, read int
 		start := time.Now()
 		for r := 0; r < rounds; r++ {
-			page, stats, err := rights.List(ctx, st, sa.NxtEntityID, "BEANR", c.f)
+			page, stats, err := reads.List(ctx, st, sa.NxtEntityID, "BEANR", c.f)
 			if err != nil || page.TotalRows != heldRights || len(page.Items) != c.f.PageSize {
 				fail(fmt.Errorf("%s: %d rows, %d items, %v", c.name, page.TotalRows, len(page.Items), err))
 			}

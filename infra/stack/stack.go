@@ -231,7 +231,7 @@ func boolPtrIf(b bool) *bool {
 	return nil
 }
 
-// pascal turns "registry-search" into "RegistrySearch" for construct ids.
+// pascal turns "entities-search" into "EntitiesSearch" for construct ids.
 func pascal(s string) string {
 	var out strings.Builder
 	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {

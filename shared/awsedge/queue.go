@@ -8,10 +8,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/commands"
 )
 
-// FIFOQueue sends to an SQS FIFO queue (pipeline.Queue), ten messages a call.
+// FIFOQueue sends to an SQS FIFO queue (commands.Queue), ten messages a call.
 type FIFOQueue struct {
 	Client *sqs.Client
 	URL    string
@@ -20,8 +20,8 @@ type FIFOQueue struct {
 // sendAttempts bounds the retries of entries SQS reports as failed (throttling, say).
 const sendAttempts = 4
 
-// Send implements pipeline.Queue with SendMessageBatch, sending again the entries that failed.
-func (q FIFOQueue) Send(ctx context.Context, msgs ...pipeline.Message) error {
+// Send implements commands.Queue with SendMessageBatch, sending again the entries that failed.
+func (q FIFOQueue) Send(ctx context.Context, msgs ...commands.Message) error {
 	for len(msgs) > 0 {
 		n := min(10, len(msgs))
 		pending := msgs[:n]
@@ -38,7 +38,7 @@ func (q FIFOQueue) Send(ctx context.Context, msgs ...pipeline.Message) error {
 			if err != nil {
 				return err
 			}
-			var again []pipeline.Message
+			var again []commands.Message
 			for _, f := range out.Failed {
 				i, _ := strconv.Atoi(aws.ToString(f.Id))
 				again = append(again, pending[i])

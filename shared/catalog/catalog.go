@@ -180,7 +180,7 @@ func Functions() []Function {
 			MemoryMB: 1024,
 		},
 		{
-			Name:        "registry-search",
+			Name:        "entities-search",
 			Description: "E6 GET /certified-pickup/v1/entities: the company registry",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/entities", Auth: TokenAndKey}},
 			Env:         env(),
@@ -189,28 +189,28 @@ func Functions() []Function {
 			MemoryMB:    256,
 		},
 		{
-			Name:        "ingest",
+			Name:        "release-ingest",
 			Description: "E1 POST /ingestion/v1/ingestion/{ingestionId}: accept a commercial release action",
 			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/ingestion/v1/ingestion/{ingestionId}", Auth: TokenOptionalKey}},
 			Env: env(
 				Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
-				Env{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+				Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
 			),
-			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
+			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
 			Timeout:  10 * time.Second,
 			MemoryMB: 256,
 		},
 		{
-			Name:        "ingest-consumer",
-			Description: "Applies queued commercial release actions to the table, with their outcomes",
-			Trigger:     Trigger{Queue: &QueueTrigger{Queue: IngestionQueue, BatchSize: 10}},
+			Name:        "command-consumer",
+			Description: "Applies the queued commands on releases (E1, E3, E4, expiry) to the table, with their outcomes",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: CommandQueue, BatchSize: 10}},
 			Env:         env(),
 			Grants:      []Grant{{On: Table, Access: ReadWrite}},
 			Timeout:     30 * time.Second,
 			MemoryMB:    512,
 		},
 		{
-			Name:        "notifier",
+			Name:        "notification-writer",
 			Description: "Turns outcome items of the table's stream into notifications (kept 168 hours)",
 			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter}},
 			Env:         env(),
@@ -219,7 +219,7 @@ func Functions() []Function {
 			MemoryMB:    512,
 		},
 		{
-			Name:        "notifications",
+			Name:        "notifications-list",
 			Description: "E7 GET /certified-pickup/v1/notifications: the caller's notifications of the last 168 hours",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/notifications", Auth: TokenAndKey}},
 			Env:         env(),
@@ -232,41 +232,32 @@ func Functions() []Function {
 			Description: "Queues an Expire action for each release whose expiration has passed",
 			Trigger:     Trigger{Schedule: &ScheduleTrigger{Every: time.Minute}},
 			Env: env(
-				Env{Name: "INGESTION_QUEUE_URL", Ref: EnvQueueURL, Queue: IngestionQueue},
+				Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
 			),
-			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: IngestionQueue, Access: Send}},
+			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
 			Timeout:  60 * time.Second,
 			MemoryMB: 256,
 		},
 		{
-			Name:        "right-transfer",
+			Name:        "release-right-action",
 			Description: "E3 PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights: Transfer or Revoke one right",
 			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights", Auth: TokenAndKey}},
 			Env:         rightsEnv,
-			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: RightsQueue, Access: Send}},
+			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
 			Timeout:     10 * time.Second,
 			MemoryMB:    256,
 		},
 		{
-			Name:        "rights-bulk",
+			Name:        "release-rights-bulk",
 			Description: "E4 PUT /certified-pickup/v1/{portLoCode}/containers/import/release-rights: one action on 1 to 100 rights",
 			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights", Auth: TokenAndKey}},
 			Env:         rightsEnv,
-			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: RightsQueue, Access: Send}},
+			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
 			Timeout:     10 * time.Second,
 			MemoryMB:    256,
 		},
 		{
-			Name:        "rights-consumer",
-			Description: "Applies queued release-right actions to the table, with their outcomes",
-			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RightsQueue, BatchSize: 10}},
-			Env:         env(),
-			Grants:      []Grant{{On: Table, Access: ReadWrite}},
-			Timeout:     30 * time.Second,
-			MemoryMB:    512,
-		},
-		{
-			Name:        "rights-list",
+			Name:        "release-rights-list",
 			Description: "E2 GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights: my release rights, as a notification",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights", Auth: TokenAndKey}},
 			Env:         readsEnv,
@@ -296,14 +287,13 @@ func env(extra ...Env) []Env {
 
 var rightsEnv = env(
 	Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
-	Env{Name: "RIGHTS_QUEUE_URL", Ref: EnvQueueURL, Queue: RightsQueue},
+	Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
 )
 
-// RightsQueue carries accepted release-right actions to their consumer.
-const RightsQueue = "release-rights"
-
-// IngestionQueue carries accepted commercial release actions to their consumer.
-const IngestionQueue = "ingestion"
+// CommandQueue carries every accepted command on a release (E1, E3, E4, expiry) to the one
+// consumer, grouped per port and container: the commands on one container apply in the order they
+// were accepted, whatever endpoint accepted them.
+const CommandQueue = "commands"
 
 // OutcomeFilter lets only new outcome items of the table's stream reach the notifier.
 const OutcomeFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome"]}}}}`
@@ -312,9 +302,8 @@ const OutcomeFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType
 func Queues() []Queue {
 	return []Queue{
 		// FIFO: one message group per container, so actions on a container apply in the order they
-		// were accepted; deduplicated on the public reference id.
-		{Name: IngestionQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
-		{Name: RightsQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
+		// were accepted; deduplicated on the public reference id and item.
+		{Name: CommandQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
 	}
 }
 

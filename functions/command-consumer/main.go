@@ -1,4 +1,4 @@
-// Command ingest-consumer applies queued commercial release actions (shared/pipeline).
+// Command command-consumer applies the queued commands to the table (shared/consumer).
 package main
 
 import (
@@ -6,16 +6,16 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/consumer"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	c := &pipeline.Consumer{
+	c := &consumer.Consumer{
 		Store: awsedge.Store(cfg),
 		Now:   time.Now,
 		Log:   log,
-		NewID: pipeline.NewID,
+		NewID: consumer.NewID,
 	}
 	lambda.Start(c.Handle)
 }

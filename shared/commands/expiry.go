@@ -1,4 +1,4 @@
-package pipeline
+package commands
 
 import (
 	"context"
@@ -8,12 +8,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 // Due is the expiry sweep's storage port.
 type Due interface {
-	DueForExpiry(ctx context.Context, now time.Time, lookback time.Duration) ([]store.Due, error)
+	DueForExpiry(ctx context.Context, now time.Time, lookback time.Duration) ([]release.Due, error)
 }
 
 // Expiry queues an Expire command for every active release whose expiration has passed. The state

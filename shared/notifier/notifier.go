@@ -1,4 +1,6 @@
-package pipeline
+// Package notifier turns the outcomes on the table's stream into notifications: one per recipient,
+// kept 168 hours (contract §7).
+package notifier
 
 import (
 	"context"

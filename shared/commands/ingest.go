@@ -1,7 +1,7 @@
-// Package pipeline is the commercial release pipeline: E1 accepts a request and queues it, the
-// consumer applies it to the table with its outcome, the stream-triggered notifier turns outcomes
-// into notifications, and the expiry sweep queues the releases whose time has passed.
-package pipeline
+// Package commands accepts the commands on releases and puts them on the command queue: E1 (the
+// shipping agent's commercial actions), E3 and E4 (release-right actions), and the expiry sweep.
+// It judges what needs no stored state; the consumer applies the rest.
+package commands
 
 import (
 	"context"

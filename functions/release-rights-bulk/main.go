@@ -1,4 +1,4 @@
-// Command right-transfer serves E3, release-right actions (shared/pipeline).
+// Command release-rights-bulk serves E4: one action on 1 to 100 release rights (shared/commands).
 package main
 
 import (
@@ -7,17 +7,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	h := &pipeline.Rights{
+	h := &commands.Rights{
 		IDs:   awsedge.Store(cfg),
-		Queue: awsedge.Queue(cfg, "RIGHTS_QUEUE_URL"),
+		Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,
 	}
-	lambda.Start(apigw.Lambda(h.HandleOne, log))
+	lambda.Start(apigw.Lambda(h.HandleBulk, log))
 }

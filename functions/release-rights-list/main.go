@@ -1,4 +1,4 @@
-// Command rights-bulk serves E4, release-right actions (shared/pipeline).
+// Command release-rights-list serves E2, the caller's release rights, as a notification (shared/reads).
 package main
 
 import (
@@ -7,17 +7,16 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	h := &pipeline.Rights{
-		IDs:   awsedge.Store(cfg),
-		Queue: awsedge.Queue(cfg, "RIGHTS_QUEUE_URL"),
+	h := &reads.Handlers{
+		Store: awsedge.Store(cfg),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,
 	}
-	lambda.Start(apigw.Lambda(h.HandleBulk, log))
+	lambda.Start(apigw.Lambda(h.HandleList, log))
 }

@@ -1,4 +1,4 @@
-// Command rights-list serves E2, an async read of release rights (shared/rights).
+// Command release-right-action serves E3: Transfer or Revoke of one release right (shared/commands).
 package main
 
 import (
@@ -7,16 +7,17 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/rights"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	h := &rights.Handlers{
-		Store: awsedge.Store(cfg),
+	h := &commands.Rights{
+		IDs:   awsedge.Store(cfg),
+		Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Now:   time.Now,
 	}
-	lambda.Start(apigw.Lambda(h.HandleList, log))
+	lambda.Start(apigw.Lambda(h.HandleOne, log))
 }

@@ -120,7 +120,7 @@ func DecodeBulk(body []byte, routePort string, ports Ports) (Action, Bulk, error
 	if err := strict(body, &b); err != nil {
 		return "", b, err
 	}
-	if strings.ToUpper(strings.TrimSpace(b.PortLoCode)) != strings.ToUpper(routePort) {
+	if !strings.EqualFold(strings.TrimSpace(b.PortLoCode), routePort) {
 		return "", b, routeMismatch(true, false)
 	}
 	act, err := rightAction(b.ActionType, ActTransfer, ActAccept, ActDecline, ActRightRevoke)

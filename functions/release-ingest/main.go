@@ -1,4 +1,4 @@
-// Command ingest serves E1, the commercial release ingestion (shared/pipeline).
+// Command release-ingest serves E1, the shipping agent's commercial release actions (shared/commands).
 package main
 
 import (
@@ -7,15 +7,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/pipeline"
+	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	h := &pipeline.Ingest{
+	h := &commands.Ingest{
 		IDs:   awsedge.Store(cfg),
-		Queue: awsedge.Queue(cfg, "INGESTION_QUEUE_URL"),
+		Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
 		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Stage: awsedge.MustEnv("STAGE"),
 		Now:   time.Now,

@@ -1,4 +1,6 @@
-package pipeline
+// Package consumer applies the queued commands to the table: every command on a container, in the
+// order it was accepted, exactly once, with its outcome.
+package consumer
 
 import (
 	"context"
@@ -11,12 +13,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
 // Releases is the consumer's storage port (shared/store implements it).
 type Releases interface {
-	Load(ctx context.Context, ref store.ReleaseRef, publicRef string, item int) (*release.Release, bool, error)
+	Load(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error)
 	Save(ctx context.Context, cur *release.Release, d release.Decision) error
 	TerminalOperator(ctx context.Context, code string) (string, error)
 	ResolveParty(ctx context.Context, ref release.PartyRef) ([]string, error)
@@ -61,7 +62,7 @@ func (c *Consumer) apply(ctx context.Context, rec events.SQSMessage) error {
 // Apply applies one command exactly once: a duplicate finds its outcome recorded and stops; a
 // concurrent change makes it read and decide again.
 func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
-	ref := store.RefOf(cmd)
+	ref := release.RefOf(cmd)
 	// Parties and terminals are resolved once: a conflict changes the release, not the registry.
 	var res release.Resolved
 	resolved := false
@@ -79,15 +80,15 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 		d := release.Apply(cur, cmd, res, c.Now().UTC(), c.NewID)
 		err = c.Store.Save(ctx, cur, d)
 		switch {
-		case err == nil, errors.Is(err, store.ErrAlreadyApplied):
+		case err == nil, errors.Is(err, release.ErrAlreadyApplied):
 			return nil
-		case errors.Is(err, store.ErrReleaseIDTaken):
+		case errors.Is(err, release.ErrReleaseIDTaken):
 			refused := release.NotValidated(cmd, nil, c.Now().UTC(), fmt.Sprintf("releaseIdentification %q is used by another active release of yours.", cmd.Request.ReleaseIdentification))
-			if err := c.Store.Save(ctx, nil, refused); err != nil && !errors.Is(err, store.ErrAlreadyApplied) {
+			if err := c.Store.Save(ctx, nil, refused); err != nil && !errors.Is(err, release.ErrAlreadyApplied) {
 				return err
 			}
 			return nil
-		case errors.Is(err, store.ErrConflict):
+		case errors.Is(err, release.ErrConflict):
 			// Another writer changed the release: read it again and decide again.
 			select {
 			case <-ctx.Done():

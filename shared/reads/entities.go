@@ -1,4 +1,4 @@
-package registry
+package reads
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/registry"
 )
 
 // SearchFilter echoes the request: values given, others null (seed).
@@ -45,17 +46,17 @@ type Response struct {
 	ExternalReferenceID *string         `json:"externalReferenceId"`
 }
 
-// Handler serves E6 for any caller holding a CPu role.
-func Handler(idx Index) apigw.Handler {
+// Entities serves E6 for any caller holding a CPu role.
+func Entities(idx registry.Index) apigw.Handler {
 	return func(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 		if _, err := apigw.RequireCaller(r); err != nil {
 			return apigw.Response{}, err
 		}
-		q, err := ParseQuery(r.Query)
+		q, err := registry.ParseQuery(r.Query)
 		if err != nil {
 			return apigw.Response{}, err
 		}
-		page, err := Search(ctx, idx, q)
+		page, err := registry.Search(ctx, idx, q)
 		if err != nil {
 			return apigw.Response{}, err
 		}
@@ -71,13 +72,13 @@ func Handler(idx Index) apigw.Handler {
 			ExternalReferenceID: r.ExternalRef,
 		}
 		for _, e := range page.Items {
-			out.PhoneBookItems = append(out.PhoneBookItems, itemOf(e))
+			out.PhoneBookItems = append(out.PhoneBookItems, phoneBookItem(e))
 		}
 		return apigw.JSON(http.StatusOK, out)
 	}
 }
 
-func itemOf(e entity.Entity) PhoneBookItem {
+func phoneBookItem(e entity.Entity) PhoneBookItem {
 	opt := func(s string) *string {
 		if s == "" {
 			return nil

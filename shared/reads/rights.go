@@ -1,7 +1,7 @@
-// Package rights answers the async reads of release rights: E2, the list of a party's rights with
-// the seed's filters and paging, and E5, the detail of a release to the parties that have a part
-// in it. The answer is recorded as a read outcome and reaches the caller as a notification.
-package rights
+// Package reads serves the read endpoints: E2 (a party's release rights) and E5 (a release's
+// detail), async reads whose answer reaches the caller as a notification; E6 (the company
+// registry) and E7 (the caller's notifications), answered at once.
+package reads
 
 import (
 	"context"
@@ -18,22 +18,21 @@ import (
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/release"
-	"github.com/portcommunity/cpu/shared/store"
 )
 
-// Store is the storage port of the reads.
-type Store interface {
-	RightsOf(ctx context.Context, entityID, port string) ([]store.Membership, int, error)
-	RightsPage(ctx context.Context, entityID, port string, n int) ([]store.Membership, int, error)
+// RightsStore is the storage port of E2 and E5.
+type RightsStore interface {
+	RightsOf(ctx context.Context, entityID, port string) ([]release.Membership, int, error)
+	RightsPage(ctx context.Context, entityID, port string, n int) ([]release.Membership, int, error)
 	CountRights(ctx context.Context, entityID, port string) (int, error)
-	Releases(ctx context.Context, ms []store.Membership) ([]release.Release, error)
+	Releases(ctx context.Context, ms []release.Membership) ([]release.Release, error)
 	ActiveOnContainer(ctx context.Context, port, container string) ([]release.Release, error)
 	Profiles(ctx context.Context, ids []string) ([]entity.Entity, error)
 	PutReadOutcome(ctx context.Context, o release.Outcome) error
 }
 
-// Filters of E2 (names as the seed, matched case-insensitively).
-type Filters struct {
+// RightsFilters of E2 (names as the seed, matched case-insensitively).
+type RightsFilters struct {
 	Page, PageSize     int
 	Status             *int
 	Equipment, BL      string
@@ -52,9 +51,9 @@ var (
 	actionStatuses = map[int]bool{0: true, 1: true, 2: true, 3: true}
 )
 
-// ParseFilters validates E2's query parameters.
-func ParseFilters(params map[string][]string) (Filters, error) {
-	f := Filters{Page: 1, PageSize: 25}
+// ParseRightsFilters validates E2's query parameters.
+func ParseRightsFilters(params map[string][]string) (RightsFilters, error) {
+	f := RightsFilters{Page: 1, PageSize: 25}
 	var v problem.Validation
 	get := func(name string) string {
 		for k, vals := range params {
@@ -154,7 +153,7 @@ type Stats struct{ Queries, ItemsRead int }
 
 // unfiltered tells whether a list asks for every right (the common case, served without reading
 // the whole partition).
-func (f Filters) unfiltered() bool {
+func (f RightsFilters) unfiltered() bool {
 	return f.Status == nil && f.ReleaseRightStatus == nil && f.ActionStatus == nil && f.Equipment == "" && f.BL == "" &&
 		f.ShippingAgentName == "" && f.ShippingAgentTIN == "" && f.TerminalName == "" && f.StakeholderName == "" && f.StakeholderTIN == ""
 }
@@ -162,7 +161,7 @@ func (f Filters) unfiltered() bool {
 // List computes one page of a party's rights in a port. Unfiltered: the total from the party's
 // counters and the page from one Query in key order. Filtered: every membership (a Query on the
 // party's partition), the filters, then full releases for the page only.
-func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, Stats, error) {
+func List(ctx context.Context, st RightsStore, caller, port string, f RightsFilters) (Page, Stats, error) {
 	if f.unfiltered() {
 		return listAll(ctx, st, caller, port, f)
 	}
@@ -175,7 +174,7 @@ func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, 
 	if err != nil {
 		return Page{}, stats, err
 	}
-	var hits []store.Membership
+	var hits []release.Membership
 	for _, m := range ms {
 		if match(m, f, parties) {
 			hits = append(hits, m)
@@ -202,7 +201,7 @@ func List(ctx context.Context, st Store, caller, port string, f Filters) (Page, 
 	return page, stats, nil
 }
 
-func listAll(ctx context.Context, st Store, caller, port string, f Filters) (Page, Stats, error) {
+func listAll(ctx context.Context, st RightsStore, caller, port string, f RightsFilters) (Page, Stats, error) {
 	total, err := st.CountRights(ctx, caller, port)
 	if err != nil {
 		return Page{}, Stats{}, err
@@ -233,7 +232,7 @@ func listAll(ctx context.Context, st Store, caller, port string, f Filters) (Pag
 }
 
 // profilesOf reads the parties the filters and the answer name (few: agents, terminals, holders).
-func profilesOf(ctx context.Context, st Store, ms []store.Membership, f Filters) (map[string]entity.Entity, error) {
+func profilesOf(ctx context.Context, st RightsStore, ms []release.Membership, f RightsFilters) (map[string]entity.Entity, error) {
 	ids := map[string]bool{}
 	for _, m := range ms {
 		ids[m.ShippingID], ids[m.TerminalID], ids[m.HolderID] = true, true, true
@@ -241,7 +240,7 @@ func profilesOf(ctx context.Context, st Store, ms []store.Membership, f Filters)
 	return profiles(ctx, st, ids)
 }
 
-func profiles(ctx context.Context, st Store, ids map[string]bool) (map[string]entity.Entity, error) {
+func profiles(ctx context.Context, st RightsStore, ids map[string]bool) (map[string]entity.Entity, error) {
 	list := make([]string, 0, len(ids))
 	for id := range ids {
 		if id != "" {
@@ -263,7 +262,7 @@ func profiles(ctx context.Context, st Store, ids map[string]bool) (map[string]en
 	return out, nil
 }
 
-func match(m store.Membership, f Filters, ps map[string]entity.Entity) bool {
+func match(m release.Membership, f RightsFilters, ps map[string]entity.Entity) bool {
 	contains := func(hay, needle string) bool { return needle == "" || strings.Contains(strings.ToUpper(hay), needle) }
 	if f.Status != nil {
 		switch *f.Status {
@@ -311,7 +310,7 @@ func itemOf(r release.Release, viewer string, ps map[string]entity.Entity, withC
 }
 
 // Detail is E5's answer: the releases of a container that the caller has a part in.
-func Detail(ctx context.Context, st Store, caller, port, container string, bls []string, releaseID string) ([]Item, error) {
+func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string) ([]Item, error) {
 	rels, err := st.ActiveOnContainer(ctx, port, container)
 	if err != nil {
 		return nil, err
@@ -349,7 +348,7 @@ func Detail(ctx context.Context, st Store, caller, port, container string, bls [
 // Handlers of E2 and E5: they answer 200 with a public reference id; the result is recorded as a
 // read outcome that the notifier delivers to the caller (ReleaseRight, Update).
 type Handlers struct {
-	Store Store
+	Store RightsStore
 	Ports release.Ports
 	Now   func() time.Time
 }
@@ -364,7 +363,7 @@ func (h *Handlers) HandleList(ctx context.Context, r *apigw.Request) (apigw.Resp
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	f, err := ParseFilters(r.Query)
+	f, err := ParseRightsFilters(r.Query)
 	if err != nil {
 		return apigw.Response{}, err
 	}

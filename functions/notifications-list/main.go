@@ -1,0 +1,16 @@
+// Command notifications-list serves E7, the caller's notifications of the last 168 hours (shared/reads).
+package main
+
+import (
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/reads"
+)
+
+func main() {
+	_, log, cfg := awsedge.Boot()
+	lambda.Start(apigw.Lambda(reads.Notifications(awsedge.Store(cfg), time.Now), log))
+}
