@@ -187,6 +187,26 @@ func policyOf(t *testing.T, tpl template, fnName string) string {
 	return strings.Join(actions, " ")
 }
 
+// statementsOf returns the policy statements of a function's role.
+func statementsOf(t *testing.T, tpl template, fnName string) []map[string]any {
+	t.Helper()
+	var role string
+	for _, p := range tpl.resources("AWS::Lambda::Function") {
+		if strings.HasSuffix(fmt.Sprint(p["FunctionName"]), "-"+fnName) {
+			role = js(p["Role"])
+		}
+	}
+	var out []map[string]any
+	for _, p := range tpl.resources("AWS::IAM::Policy") {
+		if strings.Contains(js(p["Roles"]), strings.TrimSuffix(strings.TrimPrefix(role, `{"Fn::GetAtt":[`), `,"Arn"]}`)) {
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				out = append(out, st.(map[string]any))
+			}
+		}
+	}
+	return out
+}
+
 func TestLeastPrivilege(t *testing.T) {
 	tpl := templates["staging"]
 	reg := policyOf(t, tpl, "entities-search")
@@ -207,8 +227,15 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	cons := policyOf(t, tpl, "command-consumer")
 	// A transaction is authorized per item action (IAM has no TransactWriteItems action).
-	if !strings.Contains(cons, "dynamodb:PutItem") || !strings.Contains(cons, "dynamodb:ConditionCheckItem") || !strings.Contains(cons, "sqs:DeleteMessage") || strings.Contains(cons, "sqs:SendMessage") {
+	if !strings.Contains(cons, "dynamodb:PutItem") || !strings.Contains(cons, "dynamodb:ConditionCheckItem") || !strings.Contains(cons, "sqs:DeleteMessage") {
 		t.Errorf("command-consumer may: %s", cons)
+	}
+	// The consumer sends only to the command queue's DLQ (to park what it gives up on), never to
+	// the command queue itself.
+	for _, st := range statementsOf(t, tpl, "command-consumer") {
+		if strings.Contains(js(st["Action"]), "sqs:SendMessage") && !strings.Contains(js(st["Resource"]), "CommandsDlq") {
+			t.Errorf("command-consumer may send to %s", js(st["Resource"]))
+		}
 	}
 	e7 := policyOf(t, tpl, "notifications-list")
 	if !strings.Contains(e7, "dynamodb:Query") || strings.Contains(e7, "dynamodb:PutItem") || strings.Contains(e7, "sqs:") {
@@ -363,6 +390,9 @@ func TestQueuesStreamsAndSchedules(t *testing.T) {
 		if (main["FifoQueue"] == true) != q.FIFO || !strings.Contains(js(main["RedrivePolicy"]), fmt.Sprintf(`"maxReceiveCount":%d`, q.MaxReceives)) ||
 			main["VisibilityTimeout"] != q.VisibilityTimeout.Seconds() {
 			t.Errorf("queue %s: %s", q.Name, js(main))
+		}
+		if q.HighThroughput && (main["DeduplicationScope"] != "messageGroup" || main["FifoThroughputLimit"] != "perMessageGroupId") {
+			t.Errorf("queue %s is not in FIFO high-throughput mode: %s", q.Name, js(main))
 		}
 	}
 	// Every DLQ, and every stream consumer's failure destination, has an alarm.

@@ -2,20 +2,27 @@
 package main
 
 import (
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/consumer"
 )
 
 func main() {
 	_, log, cfg := awsedge.Boot()
+	q, _ := catalog.QueueNamed(catalog.CommandQueue)
 	c := &consumer.Consumer{
 		Store: awsedge.Store(cfg),
-		Now:   time.Now,
-		Log:   log,
-		NewID: consumer.NewID,
+		DeadLetters: awsedge.DeadLetterQueue{
+			Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("DEAD_LETTER_QUEUE_URL"), ParkedBy: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		},
+		MaxReceives: q.MaxReceives,
+		Now:         time.Now,
+		Log:         log,
+		NewID:       consumer.NewID,
 	}
 	lambda.Start(c.Handle)
 }

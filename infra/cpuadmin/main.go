@@ -6,6 +6,7 @@
 //	cpuadmin onboard --entity company.json --stage staging --usage-plan-id abc123
 //	cpuadmin issue --id NXT200000009 [--stage ...]
 //	cpuadmin list [--id NXT200000009] [--stage ...]
+//	cpuadmin dead-letters [--stage ...] list|redrive|status   # the command queue's DLQ
 //
 // Secrets are printed once, to standard output, and never stored or logged.
 package main
@@ -25,6 +26,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 	"github.com/portcommunity/cpu/shared/awsedge"
+	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
 	"github.com/portcommunity/cpu/shared/localstack"
@@ -48,7 +50,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…]  [--stage STAGE --usage-plan-id ID]")
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID]")
 }
 
 type target struct {
@@ -97,6 +99,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	planID := fs.String("usage-plan-id", "", "API Gateway usage plan id of the stage (stack output UsagePlanId)")
 	file := fs.String("entity", "", "JSON file of the entity to onboard (fields as contract §1)")
 	id := fs.String("id", "", "nxtEntityId")
+	queue := fs.String("queue", catalog.CommandQueue, "dead-letters: the catalog queue whose DLQ to list or redrive")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -145,6 +148,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return list(ctx, t.store, *id, out)
+	case "dead-letters":
+		if fs.NArg() != 1 {
+			return usage()
+		}
+		return deadLetters(ctx, fs.Arg(0), *queue, *stage, out)
 	default:
 		return usage()
 	}

@@ -98,7 +98,7 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 			EnforceSSL:      jsii.Bool(true),
 		})
-		main := awssqs.NewQueue(st, jsii.String(pascal(q.Name)), &awssqs.QueueProps{
+		mainProps := &awssqs.QueueProps{
 			QueueName:         jsii.String(fmt.Sprintf("cpu-%s-%s", props.Stage, q.PhysicalName())),
 			Fifo:              boolPtrIf(q.FIFO),
 			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(q.VisibilityTimeout.Seconds())),
@@ -106,7 +106,12 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 			EnforceSSL:        jsii.Bool(true),
 			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceives))},
-		})
+		}
+		if q.HighThroughput {
+			mainProps.DeduplicationScope = awssqs.DeduplicationScope_MESSAGE_GROUP
+			mainProps.FifoThroughputLimit = awssqs.FifoThroughputLimit_PER_MESSAGE_GROUP_ID
+		}
+		main := awssqs.NewQueue(st, jsii.String(pascal(q.Name)), mainProps)
 		queues[q.Name], dlqs[q.Name] = main, dlq
 		alarmOnDLQ(st, pascal(q.Name)+"DlqAlarm", dlq)
 	}
@@ -121,6 +126,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return "kms:" + *tokenKey.KeyArn()
 		case catalog.EnvQueueURL:
 			return *queues[e.Queue].QueueUrl()
+		case catalog.EnvDeadLetterQueueURL:
+			return *dlqs[e.Queue].QueueUrl()
 		case catalog.EnvAllowedPorts:
 			return props.AllowedPorts
 		case catalog.EnvTokenTTL:
@@ -164,6 +171,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				b.Table.GrantReadWriteData(f)
 			case g.On == catalog.QueueResource && g.Access == catalog.Send:
 				queues[g.Queue].GrantSendMessages(f)
+			case g.On == catalog.DeadLetterQueueResource && g.Access == catalog.Send:
+				dlqs[g.Queue].GrantSendMessages(f)
 			case g.On == catalog.TokenKey && g.Access == catalog.Sign:
 				tokenKey.Grant(f, jsii.String("kms:Sign"))
 			case g.On == catalog.TokenKey && g.Access == catalog.Verify:

@@ -56,20 +56,21 @@ type Trigger struct {
 type EnvRef int
 
 const (
-	EnvTableName     EnvRef = iota // the single table's name
-	EnvStage                       // the stage ("staging", "production", "local")
-	EnvTokenSigner                 // where tokens are signed: a KMS key in AWS, a generated key locally
-	EnvTokenVerifier               // how tokens are verified: the same KMS key's public half, locally the generated public key
-	EnvQueueURL                    // a queue's URL (Env.Queue names it)
-	EnvAllowedPorts                // configured UN/LOCODEs of the ports served
-	EnvTokenTTL                    // token lifetime in seconds
+	EnvTableName          EnvRef = iota // the single table's name
+	EnvStage                            // the stage ("staging", "production", "local")
+	EnvTokenSigner                      // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier                    // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                         // a queue's URL (Env.Queue names it)
+	EnvDeadLetterQueueURL               // the URL of a queue's DLQ (Env.Queue names the queue)
+	EnvAllowedPorts                     // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                         // token lifetime in seconds
 )
 
 // Env is one environment variable of a function.
 type Env struct {
 	Name  string
 	Ref   EnvRef
-	Queue string // for EnvQueueURL
+	Queue string // for EnvQueueURL and EnvDeadLetterQueueURL
 }
 
 // Access is what a grant allows.
@@ -90,13 +91,14 @@ type Resource int
 const (
 	Table Resource = iota
 	QueueResource
+	DeadLetterQueueResource // the DLQ of Grant.Queue
 	TokenKey
 )
 
 // Grant is one least-privilege permission of a function.
 type Grant struct {
 	On     Resource
-	Queue  string // for QueueResource
+	Queue  string // for QueueResource and DeadLetterQueueResource
 	Access Access
 }
 
@@ -119,6 +121,9 @@ type Queue struct {
 	MaxReceives int
 	// VisibilityTimeout must be at least six times the consuming function's timeout (AWS guidance).
 	VisibilityTimeout time.Duration
+	// HighThroughput (FIFO only) deduplicates and limits throughput per message group instead of
+	// per queue, so busy containers do not share one queue-wide limit.
+	HighThroughput bool
 }
 
 // DLQName is the name of a queue's dead-letter queue.
@@ -204,10 +209,12 @@ func Functions() []Function {
 			Name:        "command-consumer",
 			Description: "Applies the queued commands on releases (E1, E3, E4, expiry) to the table, with their outcomes",
 			Trigger:     Trigger{Queue: &QueueTrigger{Queue: CommandQueue, BatchSize: 10}},
-			Env:         env(),
-			Grants:      []Grant{{On: Table, Access: ReadWrite}},
-			Timeout:     30 * time.Second,
-			MemoryMB:    512,
+			Env: env(
+				Env{Name: "DEAD_LETTER_QUEUE_URL", Ref: EnvDeadLetterQueueURL, Queue: CommandQueue},
+			),
+			Grants:   []Grant{{On: Table, Access: ReadWrite}, {On: DeadLetterQueueResource, Queue: CommandQueue, Access: Send}},
+			Timeout:  30 * time.Second,
+			MemoryMB: 512,
 		},
 		{
 			Name:        "notification-writer",
@@ -303,7 +310,7 @@ func Queues() []Queue {
 	return []Queue{
 		// FIFO: one message group per container, so actions on a container apply in the order they
 		// were accepted; deduplicated on the public reference id and item.
-		{Name: CommandQueue, FIFO: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
+		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
 	}
 }
 
@@ -315,6 +322,16 @@ type Catalog struct {
 
 // Platform is the catalog of the platform.
 func Platform() Catalog { return Catalog{Functions: Functions(), Queues: Queues()} }
+
+// QueueNamed returns the queue with the given name.
+func QueueNamed(name string) (Queue, bool) {
+	for _, q := range Queues() {
+		if q.Name == name {
+			return q, true
+		}
+	}
+	return Queue{}, false
+}
 
 // Lookup returns the function with the given name.
 func Lookup(name string) (Function, bool) {

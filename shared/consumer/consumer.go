@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -23,40 +25,147 @@ type Releases interface {
 	ResolveParty(ctx context.Context, ref release.PartyRef) ([]string, error)
 }
 
+// DeadLetter is a message the consumer gives up on, with what an operator needs to understand it.
+type DeadLetter struct {
+	MessageID    string
+	Group        string
+	Body         string
+	Failure      string // FailureUndecodable or FailureRetriesExhausted
+	Reason       string
+	ReceiveCount int
+	ParkedAt     time.Time
+}
+
+// Why a message is parked in the dead-letter queue.
+const (
+	// FailureUndecodable: the body is not a command; nobody can be told, so an operator must look.
+	FailureUndecodable = "undecodable"
+	// FailureRetriesExhausted: a transient failure (throttling, an outage) lasted through every
+	// receive; redriving the message after the cause is gone applies it.
+	FailureRetriesExhausted = "retries-exhausted"
+)
+
+// DeadLetters parks messages in the command queue's DLQ (shared/awsedge implements it with SQS).
+type DeadLetters interface {
+	Park(ctx context.Context, dl DeadLetter) error
+}
+
 // Consumer applies queued commands to the table.
 type Consumer struct {
-	Store Releases
-	Now   func() time.Time
-	Log   *slog.Logger
-	NewID func() string
+	Store       Releases
+	DeadLetters DeadLetters
+	// MaxReceives is the queue's redrive count: at the last receive the consumer parks a message
+	// that still fails itself, with the reason, before SQS would move it without one.
+	MaxReceives int
+	Now         func() time.Time
+	Log         *slog.Logger
+	NewID       func() string
 }
 
 // maxConflicts bounds the re-reads when a concurrent writer changed the release.
 const maxConflicts = 8
 
-// Handle is the SQS handler. Records of a FIFO batch are applied in order; at the first failure
-// that record and every later one are reported failed, so none is applied before the one it
-// follows (the queue delivers them again; a record that keeps failing ends in the DLQ).
+// Handle is the SQS handler. A batch of a FIFO queue holds several message groups (containers),
+// each in order. When a record fails, the later records of its group are reported failed with it,
+// so none of them applies before the one it follows; the records of other groups are applied as
+// usual. A record fails only for a transient cause: permanent failures are answered to the
+// requester (or parked in the DLQ when there is nobody to answer) and the record is done.
 func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	for i, rec := range ev.Records {
-		if err := c.apply(ctx, rec); err != nil {
-			c.Log.ErrorContext(ctx, "command failed; it and the rest of the batch will be retried", "messageId", rec.MessageId, "error", err.Error())
-			for _, r := range ev.Records[i:] {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
-			}
-			break
+	held := map[string]bool{}
+	for _, rec := range ev.Records {
+		group := rec.Attributes["MessageGroupId"]
+		if held[group] {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
+		if err := c.handleRecord(ctx, rec); err != nil {
+			c.Log.WarnContext(ctx, "command failed; it and the later commands of its container will be retried",
+				"messageId", rec.MessageId, "group", group, "error", err.Error())
+			held[group] = true
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
 	return resp, nil
 }
 
-func (c *Consumer) apply(ctx context.Context, rec events.SQSMessage) error {
+// handleRecord applies one record. It returns an error only when the record must be retried.
+func (c *Consumer) handleRecord(ctx context.Context, rec events.SQSMessage) error {
 	var cmd release.Command
 	if err := json.Unmarshal([]byte(rec.Body), &cmd); err != nil || cmd.PublicReferenceID == "" {
-		return fmt.Errorf("undecodable command: %v", err)
+		reason := "the body is not a command"
+		if err != nil {
+			reason += ": " + err.Error()
+		}
+		return c.park(ctx, rec, FailureUndecodable, reason)
 	}
-	return c.Apply(ctx, cmd)
+	err := c.applySafely(ctx, cmd)
+	var perm *permanentError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perm):
+		c.Log.ErrorContext(ctx, "command failed permanently; the requester is told (ThrownException)",
+			"publicReferenceId", cmd.PublicReferenceID, "item", cmd.Item, "error", err.Error())
+		return c.recordFailure(ctx, cmd, perm.reason)
+	case receiveCount(rec) >= c.MaxReceives && c.MaxReceives > 0:
+		return c.park(ctx, rec, FailureRetriesExhausted, fmt.Sprintf("failed on each of %d receives; last error: %v", receiveCount(rec), err))
+	}
+	return err
+}
+
+// permanentError is a failure that retrying cannot cure.
+type permanentError struct {
+	reason string // what the requester is told
+	cause  error
+}
+
+func (e *permanentError) Error() string { return e.reason + ": " + fmt.Sprint(e.cause) }
+func (e *permanentError) Unwrap() error { return e.cause }
+
+// applySafely applies a command, turning a panic and the storage's permanent refusals into a
+// permanentError: a panic would otherwise fail the whole batch, every time it is delivered.
+func (c *Consumer) applySafely(ctx context.Context, cmd release.Command) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.Log.ErrorContext(ctx, "panic while applying a command", "publicReferenceId", cmd.PublicReferenceID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = &permanentError{reason: "The request could not be processed because of an internal error; please contact support with its publicReferenceId.", cause: fmt.Errorf("panic: %v", p)}
+		}
+	}()
+	err = c.Apply(ctx, cmd)
+	switch {
+	case errors.Is(err, release.ErrTooLarge):
+		return &permanentError{reason: "The request would make the release exceed its storage size limit; it was not applied. Please contact support with its publicReferenceId.", cause: err}
+	case errors.Is(err, release.ErrRejected):
+		return &permanentError{reason: "The request could not be stored; it was not applied. Please contact support with its publicReferenceId.", cause: err}
+	}
+	return err
+}
+
+// recordFailure stores the failure as the command's outcome, which tells the requester; a second
+// delivery finds the outcome and applies nothing.
+func (c *Consumer) recordFailure(ctx context.Context, cmd release.Command, reason string) error {
+	err := c.Store.Save(ctx, nil, release.Failed(cmd, c.Now().UTC(), reason))
+	if err != nil && !errors.Is(err, release.ErrAlreadyApplied) {
+		return fmt.Errorf("record the failure of %s: %w", cmd.PublicReferenceID, err)
+	}
+	return nil
+}
+
+func (c *Consumer) park(ctx context.Context, rec events.SQSMessage, failure, reason string) error {
+	if c.DeadLetters == nil {
+		return fmt.Errorf("no dead-letter queue to park the message in: %s", reason)
+	}
+	c.Log.ErrorContext(ctx, "message parked in the dead-letter queue", "messageId", rec.MessageId, "failure", failure, "reason", reason)
+	return c.DeadLetters.Park(ctx, DeadLetter{
+		MessageID: rec.MessageId, Group: rec.Attributes["MessageGroupId"], Body: rec.Body,
+		Failure: failure, Reason: reason, ReceiveCount: receiveCount(rec), ParkedAt: c.Now().UTC(),
+	})
+}
+
+func receiveCount(rec events.SQSMessage) int {
+	n, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	return n
 }
 
 // Apply applies one command exactly once: a duplicate finds its outcome recorded and stops; a

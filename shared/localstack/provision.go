@@ -80,6 +80,9 @@ func CreateQueue(ctx context.Context, client *sqs.Client, q catalog.Queue, urls 
 	redrive, _ := json.Marshal(map[string]any{"deadLetterTargetArn": got.Attributes["QueueArn"], "maxReceiveCount": q.MaxReceives})
 	a := attrs()
 	a["RedrivePolicy"] = string(redrive)
+	if q.FIFO && q.HighThroughput {
+		a["DeduplicationScope"], a["FifoThroughputLimit"] = "messageGroup", "perMessageGroupId"
+	}
 	main, err := client.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(q.PhysicalName()), Attributes: a})
 	if err != nil {
 		return fmt.Errorf("create %s: %w", q.PhysicalName(), err)

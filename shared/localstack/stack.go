@@ -122,6 +122,9 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return signer.EnvVerifier()
 		case catalog.EnvQueueURL:
 			return urls[e.Queue]
+		case catalog.EnvDeadLetterQueueURL:
+			q, _ := catalog.QueueNamed(e.Queue)
+			return urls[q.DLQName()]
 		case catalog.EnvAllowedPorts:
 			return "BEANR"
 		case catalog.EnvTokenTTL:

@@ -80,7 +80,7 @@ func Build(o release.Outcome) []Notification {
 				ActionType: notice.ActionType, ReleaseID: o.ReleaseID, PortLoCode: o.PortLoCode, EquipmentNumber: o.EquipmentNumber,
 				BillOfLadingNumbers: o.BillOfLadingNumbers, ReleaseIdentification: o.ReleaseIdentification, TerminalCode: o.TerminalCode,
 			}
-			if notice.Type == release.TypeReleaseLight && notice.Event != release.EventNotValidated {
+			if notice.Type == release.TypeReleaseLight && notice.Event != release.EventNotValidated && notice.Event != release.EventThrownException {
 				body.GreenLightName = "CommercialRelease"
 				body.OriginalValue, body.NewValue = string(o.OriginalLight), string(o.Light)
 				if o.Action == release.ActRelease {

@@ -20,4 +20,4 @@ type Query struct {
 const MaxResults = 1000
 
 // Events are the notificationEvent values of the seed.
-var Events = []string{"NotValidated", "Transferred", "AcceptedByNextParty", "DeclinedByNextParty", "RevokedByPreviousParty", "ReleaseLightChanged", "Update", "GateOut"}
+var Events = []string{"NotValidated", "Transferred", "AcceptedByNextParty", "DeclinedByNextParty", "RevokedByPreviousParty", "ReleaseLightChanged", "Update", "GateOut", "ThrownException"}

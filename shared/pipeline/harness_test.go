@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
@@ -63,6 +64,7 @@ type harness struct {
 	queue    awsedge.FIFOQueue
 	rights   *commands.Rights
 	dlq      string
+	sqs      *sqs.Client
 	ingestID map[string]string
 	table    string
 	pctx     context.Context
@@ -90,8 +92,20 @@ func party(id, name string, vat int, roles []entity.Role, terminals ...string) e
 	return e
 }
 
+// newHarness builds the pipeline for one test and starts its queue poller and notifier. Tests
+// run in parallel: each has its own table and queues on the shared stand-ins.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	h := newStoppedHarness(t)
+	h.start()
+	return h
+}
+
+// newStoppedHarness builds the pipeline without polling the queue yet, so that a test can fill the
+// queue first and have the consumer receive it in one batch.
+func newStoppedHarness(t *testing.T) *harness {
+	t.Helper()
+	t.Parallel()
 	ctx := context.Background()
 	b := testenv.Backends()
 	table := testenv.Table(t)
@@ -120,28 +134,39 @@ func newHarness(t *testing.T) *harness {
 	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
 	h.ingest = &commands.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
 	h.rights = &commands.Rights{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Now: h.clock}
-	h.consumer = &consumer.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: consumer.NewID}
+	h.consumer = &consumer.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: consumer.NewID, MaxReceives: q.MaxReceives,
+		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}
 	h.e7 = reads.Notifications(st, h.clock)
 
 	pctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)
-	sp := &localstack.SQSPoller{Client: sqsClient, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
-		Log: quiet, RetryDelay: time.Second}
-	go sp.Run(pctx)
 	h.table, h.pctx = table, pctx
-	h.replayStream()
+	h.sqs = sqsClient
 	return h
 }
 
-// replayStream starts a notifier on the table's stream from its oldest record.
-func (h *harness) replayStream() {
+// start polls the command queue (as the event source mapping does) and starts the notifier.
+func (h *harness) start() {
+	sp := &localstack.SQSPoller{Client: h.sqs, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
+		Log: quiet, RetryDelay: time.Second}
+	go sp.Run(h.pctx)
+	h.replayStream()
+}
+
+// replayStream starts a notifier on the table's stream from its oldest record; when written is
+// not nil it receives the public reference of every notification the notifier writes.
+func (h *harness) replayStream(written ...chan string) {
 	b := testenv.Backends()
 	arn, err := localstack.LatestStreamArn(context.Background(), b.Streams(), h.table)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	filter, _ := localstack.ParseFilter(catalog.OutcomeFilter)
-	n := &notifier.Notifier{Store: h.st, Log: quiet}
+	var out notifier.Notifications = h.st
+	if len(written) > 0 {
+		out = recording{Notifications: h.st, written: written[0]}
+	}
+	n := &notifier.Notifier{Store: out, Log: quiet}
 	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 100, Filter: filter,
 		Invoker: invoker{lambda.NewHandler(n.Handle)}, MaxRetries: 3, RetryDelay: 100 * time.Millisecond, Log: quiet}
 	go stp.Run(h.pctx)
@@ -236,4 +261,21 @@ func sortStrings(s []string) {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
 	}
+}
+
+// recording passes notifications to the store and tells which references were written.
+type recording struct {
+	notifier.Notifications
+	written chan string
+}
+
+func (r recording) PutNotifications(ctx context.Context, ns []notification.Notification) error {
+	err := r.Notifications.PutNotifications(ctx, ns)
+	if err == nil && len(ns) > 0 {
+		select {
+		case r.written <- ns[0].PublicReferenceID:
+		case <-ctx.Done():
+		}
+	}
+	return err
 }

@@ -10,7 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/commands"
+	"github.com/portcommunity/cpu/shared/consumer"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/release"
 )
@@ -123,11 +126,14 @@ func TestSynchronousChecks(t *testing.T) {
 	}
 	// Carrier named by VAT instead of id is the caller too.
 	vat := party(sa1, "", 4031700, nil).VAT
-	if status, _, doc := h.post(sa1, saRole, h.ingestID[sa1], body("Release", map[string]any{"carrier": map[string]string{"identificationType": "TIN", "identificationCode": vat}})); status != 202 {
-		t.Errorf("carrier by VAT: %d %v", status, doc)
+	status, ref, doc := h.post(sa1, saRole, h.ingestID[sa1], body("Release", map[string]any{"carrier": map[string]string{"identificationType": "TIN", "identificationCode": vat}}))
+	if status != 202 {
+		t.Fatalf("carrier by VAT: %d %v", status, doc)
 	}
-	// Nothing refused reached the queue: only the accepted Release was applied.
-	time.Sleep(2 * time.Second)
+	// Nothing refused reached the queue: the accepted Release, queued last on this container, is
+	// applied after anything queued before it (one FIFO group), so once its notifications exist the
+	// history is complete.
+	h.sent(ref, 2)
 	hist, _ := h.st.History(context.Background(), "BEANR", "CSQU3054383")
 	if len(hist) != 1 {
 		t.Errorf("%d outcomes recorded, want 1", len(hist))
@@ -157,19 +163,22 @@ func TestDuplicateDeliveryAppliesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(2 * time.Second)
+	// A Block queued after the redeliveries on the same container applies after them (one FIFO
+	// group): once it is notified, the redeliveries have been consumed.
+	h.sent(h.sa(body("Block", nil)), 2)
 	eq(t, "one Release, one set of notifications", h.sent(cmd.PublicReferenceID, 2),
 		sa1+" ReleaseLight ReleaseLightChanged Release", top+" ReleaseLight ReleaseLightChanged Release")
 	hist, _ := h.st.History(ctx, "BEANR", "CSQU3054383")
-	if len(hist) != 1 {
-		t.Fatalf("%d outcomes", len(hist))
+	if len(hist) != 2 {
+		t.Fatalf("%d outcomes, want the Release and the Block", len(hist))
 	}
 }
 
-// TestPoisonMessageReachesTheDLQ: a message that can never apply ends in the DLQ after the
-// redrive count, while the messages of other containers apply.
-func TestPoisonMessageReachesTheDLQ(t *testing.T) {
-	h := newHarness(t)
+// TestPoisonMessageIsParkedWhileOtherContainersApply: an undecodable message received in one batch
+// with healthy commands of other containers is parked in the DLQ at its first receive, with the
+// reason, and the healthy commands apply.
+func TestPoisonMessageIsParkedWhileOtherContainersApply(t *testing.T) {
+	h := newStoppedHarness(t)
 	ctx := context.Background()
 	if err := h.queue.Send(ctx, commands.Message{Group: "BEANR#POISON", Dedup: "poison-1", Body: []byte(`{"not":"a command"`)}); err != nil {
 		t.Fatal(err)
@@ -178,19 +187,26 @@ func TestPoisonMessageReachesTheDLQ(t *testing.T) {
 	for _, c := range []string{"CAIU7654324", "CAIU1234561", "CSQU3054383"} {
 		refs = append(refs, h.sa(body("Release", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c})))
 	}
+	h.start() // the consumer now receives the four messages in one batch
 	for _, ref := range refs {
 		h.sent(ref, 2)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
-		out, err := h.queue.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(h.dlq), WaitTimeSeconds: 1})
+	var parked []sqstypes.Message
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(parked) == 0; {
+		out, err := h.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(h.dlq), WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Messages) == 1 && aws.ToString(out.Messages[0].Body) == `{"not":"a command"` {
-			return
-		}
+		parked = out.Messages
 	}
-	t.Fatal("the poison message did not reach the DLQ")
+	if len(parked) != 1 || aws.ToString(parked[0].Body) != `{"not":"a command"` {
+		t.Fatalf("DLQ holds %d messages", len(parked))
+	}
+	attrs := parked[0].MessageAttributes
+	if aws.ToString(attrs[awsedge.AttrFailure].StringValue) != consumer.FailureUndecodable || aws.ToString(attrs[awsedge.AttrReceiveCount].StringValue) != "1" ||
+		!strings.Contains(aws.ToString(attrs[awsedge.AttrReason].StringValue), "not a command") {
+		t.Fatalf("the parked message does not say why: %v", attrs)
+	}
 }
 
 func TestExpiry(t *testing.T) {
@@ -236,8 +252,19 @@ func TestReplayedStreamMakesNoCopies(t *testing.T) {
 	for i, r := range refs {
 		h.sent(r, want[i])
 	}
-	h.replayStream()
-	time.Sleep(3 * time.Second)
+	// The replaying notifier reads the stream in order: once it has written the notifications of a
+	// command applied after the replay began, it has written everything before it again.
+	replayed := make(chan string, 16)
+	h.replayStream(replayed)
+	sentinel := h.sa(body("Release", nil))
+	for done := false; !done; {
+		select {
+		case ref := <-replayed:
+			done = ref == sentinel
+		case <-time.After(30 * time.Second):
+			t.Fatal("the replaying notifier did not reach the command applied after the replay began")
+		}
+	}
 	for i, r := range refs {
 		h.sent(r, want[i]) // fails on any other count
 	}

@@ -135,19 +135,37 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 // NotValidated is the decision to refuse a command: nothing changes, and the requester alone hears
 // why (contract §4: what needs stored state to judge is answered asynchronously).
 func NotValidated(cmd Command, cur *Release, now time.Time, reason string) Decision {
+	d := refusal(cmd, now, EventNotValidated, reason)
+	if cur != nil {
+		snapshot(&d.Outcome, cur)
+	}
+	return d
+}
+
+// Failed is the decision to give up on a command that failed inside the platform for a reason
+// retrying cannot cure (a bug, or a write the storage refuses): nothing changes, the outcome is
+// recorded, and the requester alone hears of it with NxtPort's ThrownException event, so that it
+// can contact support with the reference instead of waiting for an answer that never comes.
+func Failed(cmd Command, now time.Time, reason string) Decision {
+	return refusal(cmd, now, EventThrownException, reason)
+}
+
+func refusal(cmd Command, now time.Time, event, reason string) Decision {
 	out := newOutcome(cmd, now)
 	out.Errors = append(out.Errors, reason)
 	if cmd.Requester != "" {
-		typ := TypeReleaseLight
-		if cmd.Right != nil {
-			typ = TypeReleaseRight // NotValidated has the type of the request
-		}
-		out.Notices = []Notice{{Type: typ, Event: EventNotValidated, Recipients: []string{cmd.Requester}}}
-	}
-	if cur != nil {
-		snapshot(&out, cur)
+		out.Notices = []Notice{{Type: cmd.NoticeType(), Event: event, Recipients: []string{cmd.Requester}}}
 	}
 	return Decision{Outcome: out}
+}
+
+// NoticeType is the notification type of the command's own kind: a refusal has the type of the
+// request (contract §7).
+func (c Command) NoticeType() string {
+	if c.Right != nil {
+		return TypeReleaseRight
+	}
+	return TypeReleaseLight
 }
 
 func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

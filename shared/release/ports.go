@@ -56,4 +56,7 @@ var (
 	// ErrTooLarge: an item of the decision would exceed the storage's item size limit. It is
 	// permanent: the same command would fail the same way however often it is retried.
 	ErrTooLarge = errors.New("item over the size limit")
+	// ErrRejected: the storage refused the write as invalid (DynamoDB's ValidationException).
+	// Permanent, like ErrTooLarge.
+	ErrRejected = errors.New("write rejected by the storage")
 )

@@ -131,6 +131,8 @@ const (
 	EventTransferred  = "Transferred"
 	EventRevoked      = "RevokedByPreviousParty"
 	EventNotValidated = "NotValidated"
+	// EventThrownException tells the requester that its request failed inside the platform.
+	EventThrownException = "ThrownException"
 )
 
 // Outcome is what became of one accepted request: stored for audit, and turned into notifications

@@ -142,6 +142,13 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 	}
 	out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(d.Outcome.PortLoCode, d.Outcome.EquipmentNumber)), str(outcomeSK(d.Outcome.PublicReferenceID, d.Outcome.Item)), str("Outcome")
 	add(s.putNew(out), release.ErrAlreadyApplied)
+	for _, it := range items {
+		if it.Put != nil {
+			if err := checkSize("item "+sVal(it.Put.Item[attrSK]), it.Put.Item); err != nil {
+				return err
+			}
+		}
+	}
 
 	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
 	if s.capacity != nil {
@@ -154,6 +161,9 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 			consumed += aws.ToFloat64(c.CapacityUnits)
 		}
 		s.capacity(consumed, MinimumTransactWCU(items))
+	}
+	if err = permanent(err); errors.Is(err, release.ErrRejected) || errors.Is(err, release.ErrTooLarge) {
+		return err
 	}
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {

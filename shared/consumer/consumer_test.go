@@ -1,0 +1,170 @@
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+// fakeStore decides per container how storage behaves: these tests are about the batch rules,
+// not DynamoDB (shared/pipeline runs the same consumer against DynamoDB Local and the SQS stand-in).
+type fakeStore struct {
+	mu        sync.Mutex
+	transient map[string]bool // containers whose writes fail with a retryable error
+	panics    map[string]bool // containers whose load panics
+	tooLarge  map[string]bool // containers whose decision is over the item size limit
+	saved     []release.Outcome
+}
+
+func (f *fakeStore) Load(_ context.Context, ref release.Ref, _ string, _ int) (*release.Release, bool, error) {
+	if f.panics[ref.EquipmentNumber] {
+		var r *release.Release
+		_ = r.Version // a nil dereference, as a bug would make
+	}
+	return nil, false, nil
+}
+
+func (f *fakeStore) Save(_ context.Context, _ *release.Release, d release.Decision) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := d.Outcome.EquipmentNumber
+	switch {
+	case f.transient[c]:
+		return errors.New("ProvisionedThroughputExceededException: throttled")
+	case f.tooLarge[c] && len(d.Outcome.Notices) > 0 && d.Outcome.Notices[0].Event != release.EventThrownException:
+		return fmt.Errorf("%w: the release item is 420000 bytes", release.ErrTooLarge)
+	}
+	f.saved = append(f.saved, d.Outcome)
+	return nil
+}
+
+func (f *fakeStore) TerminalOperator(context.Context, string) (string, error) { return "", nil }
+func (f *fakeStore) ResolveParty(context.Context, release.PartyRef) ([]string, error) {
+	return nil, nil
+}
+
+// events of an outcome, by container ("CSQU3054383 NotValidated").
+func (f *fakeStore) events() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, o := range f.saved {
+		for _, n := range o.Notices {
+			out = append(out, o.EquipmentNumber+" "+o.PublicReferenceID+" "+n.Event)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+type fakeDLQ struct{ parked []DeadLetter }
+
+func (d *fakeDLQ) Park(_ context.Context, dl DeadLetter) error {
+	d.parked = append(d.parked, dl)
+	return nil
+}
+
+func record(id, container, ref string, receives int) events.SQSMessage {
+	cmd := release.Command{PublicReferenceID: ref, Requester: "NXT200000001", CarrierID: "NXT200000001", Action: release.ActBlock,
+		Request: release.Request{PortLoCode: "BEANR", EquipmentNumber: container, BillOfLadingNumbers: []string{"BL1"}, ActionType: release.ActBlock}}
+	body, _ := json.Marshal(cmd)
+	return events.SQSMessage{MessageId: id, Body: string(body), Attributes: map[string]string{
+		"MessageGroupId": cmd.GroupID(), "ApproximateReceiveCount": fmt.Sprint(receives)}}
+}
+
+func newConsumer(st *fakeStore, dlq *fakeDLQ) *Consumer {
+	return &Consumer{Store: st, DeadLetters: dlq, MaxReceives: 5, Now: func() time.Time { return time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC) },
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), NewID: func() string { return "rel-1" }}
+}
+
+func failed(resp events.SQSEventResponse) string {
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return strings.Join(ids, ",")
+}
+
+// TestAFailureHoldsBackOnlyItsOwnGroup: a transient failure fails its record and the later records
+// of the same container; the records of other containers, before and after it, are applied.
+func TestAFailureHoldsBackOnlyItsOwnGroup(t *testing.T) {
+	st := &fakeStore{transient: map[string]bool{"CAIU7654324": true}}
+	c := newConsumer(st, &fakeDLQ{})
+	resp, err := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record("m1", "CSQU3054383", "r1", 1),
+		record("m2", "CAIU7654324", "r2", 1), // fails
+		record("m3", "CAIU1234561", "r3", 1),
+		record("m4", "CAIU7654324", "r4", 1), // same container: held back
+		record("m5", "CSQU3054383", "r5", 1),
+	}})
+	if err != nil || failed(resp) != "m2,m4" {
+		t.Fatalf("failures %q, %v", failed(resp), err)
+	}
+	if got := fmt.Sprint(st.events()); got != "[CAIU1234561 r3 NotValidated CSQU3054383 r1 NotValidated CSQU3054383 r5 NotValidated]" {
+		t.Fatalf("applied: %s", got)
+	}
+}
+
+// TestPermanentFailuresAreAnsweredNotRetried: an undecodable body is parked with its reason at once;
+// a panic and an oversized item are answered to the requester with ThrownException and recorded;
+// none of them is reported failed, so none is received five times, and healthy records of other
+// containers in the same batch are applied.
+func TestPermanentFailuresAreAnsweredNotRetried(t *testing.T) {
+	st := &fakeStore{panics: map[string]bool{"CAIU7654324": true}, tooLarge: map[string]bool{"CAIU1234561": true}}
+	dlq := &fakeDLQ{}
+	c := newConsumer(st, dlq)
+	poison := events.SQSMessage{MessageId: "m0", Body: `{"not":"a command"`, Attributes: map[string]string{"MessageGroupId": "BEANR#X", "ApproximateReceiveCount": "1"}}
+	resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		poison,
+		record("m1", "CAIU7654324", "r1", 1), // panics
+		record("m2", "CAIU1234561", "r2", 1), // over the size limit
+		record("m3", "CSQU3054383", "r3", 1), // healthy
+	}})
+	if failed(resp) != "" {
+		t.Fatalf("reported failed: %s", failed(resp))
+	}
+	if got := fmt.Sprint(st.events()); got != "[CAIU1234561 r2 ThrownException CAIU7654324 r1 ThrownException CSQU3054383 r3 NotValidated]" {
+		t.Fatalf("outcomes: %s", got)
+	}
+	if len(dlq.parked) != 1 || dlq.parked[0].MessageID != "m0" || dlq.parked[0].Failure != FailureUndecodable ||
+		!strings.Contains(dlq.parked[0].Reason, "not a command") || dlq.parked[0].Group != "BEANR#X" || dlq.parked[0].Body != poison.Body {
+		t.Fatalf("parked: %+v", dlq.parked)
+	}
+	for _, o := range st.saved {
+		if o.PublicReferenceID == "r1" && (len(o.Errors) != 1 || !strings.Contains(o.Errors[0], "contact support")) {
+			t.Errorf("the panic's outcome does not say what to do: %+v", o.Errors)
+		}
+	}
+}
+
+// TestTransientFailureParkedAtTheLastReceive: a record that fails on its last receive is parked
+// with the reason instead of being left for SQS to move without one; it no longer holds back its
+// container.
+func TestTransientFailureParkedAtTheLastReceive(t *testing.T) {
+	st := &fakeStore{transient: map[string]bool{"CAIU7654324": true}}
+	dlq := &fakeDLQ{}
+	c := newConsumer(st, dlq)
+	resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+		record("m1", "CAIU7654324", "r1", 4),
+		record("m2", "CAIU1234561", "r2", 1),
+	}})
+	if failed(resp) != "m1" || len(dlq.parked) != 0 {
+		t.Fatalf("receive 4 of 5: failures %q, parked %d", failed(resp), len(dlq.parked))
+	}
+	resp, _ = c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("m1", "CAIU7654324", "r1", 5)}})
+	if failed(resp) != "" || len(dlq.parked) != 1 || dlq.parked[0].Failure != FailureRetriesExhausted ||
+		!strings.Contains(dlq.parked[0].Reason, "throttled") || dlq.parked[0].ReceiveCount != 5 {
+		t.Fatalf("receive 5 of 5: failures %q, parked %+v", failed(resp), dlq.parked)
+	}
+}
