@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/portcommunity/cpu/shared/catalog"
@@ -127,6 +129,9 @@ func decode(ev events.APIGatewayProxyRequest) (*Request, error) {
 		req.Query[k] = vs
 	}
 	if ref, ok := req.Headers["external-reference-id"]; ok {
+		if err := checkExternalRef(ref); err != nil {
+			return req, err
+		}
 		req.ExternalRef = &ref
 	}
 	body := []byte(ev.Body)
@@ -169,3 +174,25 @@ func RequireCaller(r *Request, roles ...entity.Role) (Caller, error) {
 	}
 	return *r.Caller, nil
 }
+
+// MaxExternalRefChars bounds External-Reference-Id: it is echoed in the answer and in every
+// notification the request causes, so it must be checked before anything is accepted.
+const MaxExternalRefChars = 100
+
+func checkExternalRef(ref string) error {
+	switch {
+	case !utf8.ValidString(ref):
+		return problem.Field(ExternalRefHeader, "'%s' must be UTF-8 text.", ExternalRefHeader)
+	case utf8.RuneCountInString(ref) > MaxExternalRefChars:
+		return problem.Field(ExternalRefHeader, "'%s' must be at most %d characters; it has %d.", ExternalRefHeader, MaxExternalRefChars, utf8.RuneCountInString(ref))
+	}
+	for _, r := range ref {
+		if unicode.IsControl(r) {
+			return problem.Field(ExternalRefHeader, "'%s' must not contain control characters.", ExternalRefHeader)
+		}
+	}
+	return nil
+}
+
+// ExternalRefHeader is the caller's own reference, echoed as externalReferenceId (contract §2).
+const ExternalRefHeader = "External-Reference-Id"

@@ -68,3 +68,35 @@ func TestLambdaAdapter(t *testing.T) {
 		t.Fatalf("bad base64: %d", resp.StatusCode)
 	}
 }
+
+// TestExternalReferenceIdIsCheckedBeforeTheHandler: a value that could not be echoed in every
+// notification is a 400 naming the header; the handler never runs.
+func TestExternalReferenceIdIsCheckedBeforeTheHandler(t *testing.T) {
+	ran := false
+	h := Lambda(func(_ context.Context, r *Request) (Response, error) {
+		ran = true
+		return JSON(202, map[string]string{})
+	}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	for name, c := range map[string]struct {
+		ref    string
+		status int
+	}{
+		"100 characters":   {strings.Repeat("ü", MaxExternalRefChars), 202},
+		"101 characters":   {strings.Repeat("ü", MaxExternalRefChars+1), 400},
+		"control":          {"ref\x01", 400},
+		"not UTF-8":        {"ref\xff", 400},
+		"emoji is text":    {"order 🚢 42", 202},
+		"empty is allowed": {"", 202},
+	} {
+		ran = false
+		resp, _ := h(context.Background(), events.APIGatewayProxyRequest{Headers: map[string]string{"External-Reference-Id": c.ref}})
+		var doc map[string]any
+		json.Unmarshal([]byte(resp.Body), &doc)
+		if resp.StatusCode != c.status || ran != (c.status == 202) {
+			t.Errorf("%s: %d, handler ran %v", name, resp.StatusCode, ran)
+		}
+		if c.status == 400 && doc["errors"].(map[string]any)[ExternalRefHeader] == nil {
+			t.Errorf("%s: the error does not name the header: %v", name, doc)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
@@ -98,16 +100,47 @@ func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 func Enqueue(ctx context.Context, q Queue, cmds ...release.Command) error {
 	msgs := make([]Message, 0, len(cmds))
 	for _, cmd := range cmds {
-		body, err := json.Marshal(cmd)
+		m, err := MessageOf(cmd)
 		if err != nil {
 			return problem.Wrap(err, "encode command")
 		}
-		msgs = append(msgs, Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("%s-%d", cmd.PublicReferenceID, cmd.Item), Body: body})
+		msgs = append(msgs, m)
 	}
 	if err := q.Send(ctx, msgs...); err != nil {
 		return problem.Wrap(err, "queue command")
 	}
 	return nil
+}
+
+// MessageOf encodes a command as its queue message: grouped per container, deduplicated on its
+// public reference and item, and a body of ASCII only. JSON allows every character, but SQS
+// accepts only part of Unicode in a message (and its stand-in less: no characters beyond
+// U+FFFF, so an emoji in vesselName could not be queued); escaping everything beyond ASCII as
+// \uXXXX keeps the body valid JSON that decodes to exactly the same text.
+func MessageOf(cmd release.Command) (Message, error) {
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return Message{}, err
+	}
+	return Message{Group: cmd.GroupID(), Dedup: fmt.Sprintf("%s-%d", cmd.PublicReferenceID, cmd.Item), Body: asciiJSON(body)}, nil
+}
+
+// asciiJSON escapes every non-ASCII character of a JSON document (they occur only inside
+// strings), with a surrogate pair beyond U+FFFF as JSON requires.
+func asciiJSON(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for _, r := range string(b) {
+		switch {
+		case r < utf8.RuneSelf:
+			out = append(out, byte(r))
+		case r > 0xFFFF:
+			hi, lo := utf16.EncodeRune(r)
+			out = fmt.Appendf(out, `\u%04x\u%04x`, hi, lo)
+		default:
+			out = fmt.Appendf(out, `\u%04x`, r)
+		}
+	}
+	return out
 }
 
 // Names tells whether a party reference names the entity (by any of its identifiers).

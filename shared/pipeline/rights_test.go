@@ -4,12 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/store"
 )
 
 var roles = map[string][]entity.Role{
@@ -138,8 +145,12 @@ func TestChainOfCustody(t *testing.T) {
 	// The chain of custody keeps every hop.
 	hist, _ := h.st.History(context.Background(), "BEANR", c)
 	cur, _, _ := h.st.Load(context.Background(), storeRef(c), "none", 0)
+	chain, err := h.st.Hops(context.Background(), "BEANR", c, cur.ReleaseID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var hops []string
-	for _, hp := range cur.Right.Chain {
+	for _, hp := range chain {
 		hops = append(hops, hp.Action+":"+hp.From+">"+hp.To)
 	}
 	want := []string{"Release:>" + sa1, "Transfer:" + sa1 + ">" + rp, "Decline:" + rp + ">" + sa1, "Transfer:" + sa1 + ">" + rp, "Revoke:" + sa1 + ">" + rp,
@@ -319,4 +330,47 @@ func rightCmd(container string, act release.Action, caller, from, to string) rel
 		TerminalCode: "01700", ReleaseFrom: &release.PartyRef{IdentificationType: "NxtEntityId", IdentificationCode: from},
 		ReleaseTo: &release.PartyRef{IdentificationType: "NxtEntityId", IdentificationCode: to}}
 	return it.Command(act, fmt.Sprintf("00000000-0000-4000-8000-%012d", cmdSeq), nil, caller, 0)
+}
+
+// TestFifteenHundredRightActionsOnOneRelease: a right passed back and forth 1,500 times (with the
+// longest reasons) keeps a release of fixed size: its chain of custody is stored hop by hop, E5
+// answers with the newest hops and the chain's length, and Delete still applies.
+func TestFifteenHundredRightActionsOnOneRelease(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	c := "CAIU7654324"
+	h.released(c)
+	reason := strings.Repeat("r", release.MaxReasonChars)
+	for i := 0; i < 750; i++ {
+		for _, a := range []release.Action{release.ActTransfer, release.ActRightRevoke} {
+			cmd := rightCmd(c, a, sa1, sa1, rp)
+			cmd.Right.Reason = reason
+			if err := h.consumer.Apply(ctx, cmd); err != nil {
+				t.Fatalf("action %d: %v", 2*i, err)
+			}
+		}
+	}
+	cur, _, err := h.st.Load(ctx, storeRef(c), "none", 0)
+	if err != nil || cur.Right.Hops != 1501 || cur.Right.Status != release.StatusRevoked {
+		t.Fatalf("after 1,500 actions: %+v %v", cur, err)
+	}
+	raw, err := testenv.Backends().DynamoDB().GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(h.table),
+		Key: map[string]dtypes.AttributeValue{"pk": &dtypes.AttributeValueMemberS{Value: "REL#BEANR#" + c},
+			"sk": &dtypes.AttributeValueMemberS{Value: "ACTIVE#" + sa1 + "#" + cur.BillOfLadingKey}}})
+	if err != nil || raw.Item == nil {
+		t.Fatal(err)
+	}
+	if size := store.ItemSize(raw.Item); size > 4096 {
+		t.Fatalf("the release item grew to %d bytes", size)
+	}
+	env, result := h.readRights(sa1, c, nil)
+	var items []reads.Item
+	if err := json.Unmarshal(result, &items); err != nil || env.Event != "Update" || len(items) != 1 {
+		t.Fatalf("E5: %s %v", env.Event, err)
+	}
+	if it := items[0]; len(it.Chain) != reads.MaxDetailHops || it.ChainLength != 1501 || !it.ChainTruncated || it.Chain[len(it.Chain)-1].Seq != 1500 {
+		t.Fatalf("E5 chain: %d hops, length %d, truncated %v", len(it.Chain), it.ChainLength, it.ChainTruncated)
+	}
+	eq(t, "Delete after 1,500 actions", h.sent(h.sa(body("Delete", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c, "terminalCode": nil})), 2),
+		sa1+" ReleaseLight ReleaseLightChanged Delete", top+" ReleaseLight ReleaseLightChanged Delete")
 }

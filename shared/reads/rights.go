@@ -12,10 +12,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/release"
 )
@@ -27,8 +29,9 @@ type RightsStore interface {
 	CountRights(ctx context.Context, entityID, port string) (int, error)
 	Releases(ctx context.Context, ms []release.Membership) ([]release.Release, error)
 	ActiveOnContainer(ctx context.Context, port, container string) ([]release.Release, error)
+	Hops(ctx context.Context, port, container, releaseID string, newest int) ([]release.Hop, error)
 	Profiles(ctx context.Context, ids []string) ([]entity.Entity, error)
-	PutReadOutcome(ctx context.Context, o release.Outcome) error
+	PutNotifications(ctx context.Context, ns []notification.Notification) error
 }
 
 // RightsFilters of E2 (names as the seed, matched case-insensitively).
@@ -95,8 +98,8 @@ func ParseRightsFilters(params map[string][]string) (RightsFilters, error) {
 		"shippingagenttinfilter": &f.ShippingAgentTIN, "terminalnamefilter": &f.TerminalName,
 		"currentstakeholdernamefilter": &f.StakeholderName, "currentstakeholdertinfilter": &f.StakeholderTIN,
 	} {
-		if s := get(name); len(s) > 100 {
-			v.Add(name, "'%s' must be at most 100 characters.", name)
+		if s := get(name); utf8.RuneCountInString(s) > 100 || !release.Plain(s) {
+			v.Add(name, "'%s' must be at most 100 characters, without control characters.", name)
 		} else {
 			*dst = strings.ToUpper(s)
 		}
@@ -106,22 +109,26 @@ func ParseRightsFilters(params map[string][]string) (RightsFilters, error) {
 
 // Item is one right in an E2 page or an E5 detail.
 type Item struct {
-	ReleaseID             string        `json:"releaseId"`
-	PortLoCode            string        `json:"portLoCode"`
-	EquipmentNumber       string        `json:"equipmentNumber"`
-	BillOfLadingNumbers   []string      `json:"billOfLadingNumbers"`
-	ReleaseIdentification string        `json:"releaseIdentification"`
-	TerminalCode          string        `json:"terminalCode"`
-	ShippingAgent         Party         `json:"shippingAgent"`
-	Terminal              Party         `json:"terminalOperator"`
-	CurrentStakeholder    Party         `json:"currentStakeholder"`
-	PendingTo             *Party        `json:"pendingTo,omitempty"`
-	ReleaseRightStatus    int           `json:"releaseRightStatus"`
-	ActionStatus          int           `json:"actionStatus"`
-	Lights                Lights        `json:"lights"`
-	ReleaseDateTimeUtc    *time.Time    `json:"releaseDateTimeUtc,omitempty"`
-	ExpirationDateTimeUtc *time.Time    `json:"expirationDateTimeUtc,omitempty"`
-	Chain                 []release.Hop `json:"chainOfCustody,omitempty"`
+	ReleaseID             string     `json:"releaseId"`
+	PortLoCode            string     `json:"portLoCode"`
+	EquipmentNumber       string     `json:"equipmentNumber"`
+	BillOfLadingNumbers   []string   `json:"billOfLadingNumbers"`
+	ReleaseIdentification string     `json:"releaseIdentification"`
+	TerminalCode          string     `json:"terminalCode"`
+	ShippingAgent         Party      `json:"shippingAgent"`
+	Terminal              Party      `json:"terminalOperator"`
+	CurrentStakeholder    Party      `json:"currentStakeholder"`
+	PendingTo             *Party     `json:"pendingTo,omitempty"`
+	ReleaseRightStatus    int        `json:"releaseRightStatus"`
+	ActionStatus          int        `json:"actionStatus"`
+	Lights                Lights     `json:"lights"`
+	ReleaseDateTimeUtc    *time.Time `json:"releaseDateTimeUtc,omitempty"`
+	ExpirationDateTimeUtc *time.Time `json:"expirationDateTimeUtc,omitempty"`
+	// E5 only: the newest hops of the chain of custody, oldest first; the chain's length, and
+	// whether older hops were left out.
+	Chain          []release.Hop `json:"chainOfCustody,omitempty"`
+	ChainLength    int           `json:"chainOfCustodyLength,omitempty"`
+	ChainTruncated bool          `json:"chainOfCustodyTruncated,omitempty"`
 }
 
 // Party as a notification shows it.
@@ -196,7 +203,7 @@ func List(ctx context.Context, st RightsStore, caller, port string, f RightsFilt
 		return page, stats, err
 	}
 	for _, r := range rels {
-		page.Items = append(page.Items, itemOf(r, caller, parties, false))
+		page.Items = append(page.Items, itemOf(r, caller, parties))
 	}
 	return page, stats, nil
 }
@@ -226,7 +233,7 @@ func listAll(ctx context.Context, st RightsStore, caller, port string, f RightsF
 		return page, stats, err
 	}
 	for _, r := range rels {
-		page.Items = append(page.Items, itemOf(r, caller, parties, false))
+		page.Items = append(page.Items, itemOf(r, caller, parties))
 	}
 	return page, stats, nil
 }
@@ -289,7 +296,7 @@ func match(m release.Membership, f RightsFilters, ps map[string]entity.Entity) b
 		(f.ReleaseRightStatus == nil || m.Status == *f.ReleaseRightStatus) && (f.ActionStatus == nil || m.ActionStatus == *f.ActionStatus)
 }
 
-func itemOf(r release.Release, viewer string, ps map[string]entity.Entity, withChain bool) Item {
+func itemOf(r release.Release, viewer string, ps map[string]entity.Entity) Item {
 	p := func(id string) Party { return Party{NxtEntityID: id, Name: ps[id].Name, TIN: ps[id].VAT} }
 	it := Item{
 		ReleaseID: r.ReleaseID, PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber, BillOfLadingNumbers: r.Data.BillOfLadingNumbers,
@@ -303,17 +310,23 @@ func itemOf(r release.Release, viewer string, ps map[string]entity.Entity, withC
 		pt := p(r.Right.PendingTo)
 		it.PendingTo = &pt
 	}
-	if withChain {
-		it.Chain = r.Right.Chain
-	}
 	return it
 }
 
-// Detail is E5's answer: the releases of a container that the caller has a part in.
-func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string) ([]Item, error) {
+// Bounds of an E5 answer, so that it always fits one notification: the newest hops of each
+// release's chain of custody (with the chain's full length), and at most so many releases.
+const (
+	MaxDetailHops     = 50
+	MaxDetailReleases = 10
+)
+
+// Detail is E5's answer: the releases of a container that the caller has a part in (at most
+// MaxDetailReleases, and truncated says whether more matched), each with the newest hops of its
+// chain of custody.
+func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string) (items []Item, truncated bool, err error) {
 	rels, err := st.ActiveOnContainer(ctx, port, container)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var mine []release.Release
 	ids := map[string]bool{}
@@ -328,25 +341,31 @@ func Detail(ctx context.Context, st RightsStore, caller, port, container string,
 		if caller != r.CarrierID && caller != r.TerminalOperatorID && caller != r.Right.Holder && caller != r.Right.PendingTo {
 			continue
 		}
-		mine = append(mine, r)
-		for _, h := range r.Right.Chain {
-			ids[h.From], ids[h.To] = true, true
+		if len(mine) == MaxDetailReleases {
+			truncated = true
+			break
 		}
-		ids[r.CarrierID], ids[r.TerminalOperatorID] = true, true
+		mine = append(mine, r)
+		ids[r.CarrierID], ids[r.TerminalOperatorID], ids[r.Right.Holder], ids[r.Right.PendingTo] = true, true, true, true
 	}
 	ps, err := profiles(ctx, st, ids)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	items := make([]Item, 0, len(mine))
+	items = make([]Item, 0, len(mine))
 	for _, r := range mine {
-		items = append(items, itemOf(r, caller, ps, true))
+		it := itemOf(r, caller, ps)
+		if it.Chain, err = st.Hops(ctx, r.PortLoCode, r.EquipmentNumber, r.ReleaseID, MaxDetailHops); err != nil {
+			return nil, false, err
+		}
+		it.ChainLength, it.ChainTruncated = r.Right.Hops, r.Right.Hops > len(it.Chain)
+		items = append(items, it)
 	}
-	return items, nil
+	return items, truncated, nil
 }
 
-// Handlers of E2 and E5: they answer 200 with a public reference id; the result is recorded as a
-// read outcome that the notifier delivers to the caller (ReleaseRight, Update).
+// Handlers of E2 and E5: they answer 200 with a public reference id; the result reaches the caller
+// as a notification (ReleaseRight, Update), read through E7 or pushed to its channels.
 type Handlers struct {
 	Store RightsStore
 	Ports release.Ports
@@ -406,7 +425,10 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 			rid = strings.TrimSpace(vals[0])
 		}
 	}
-	items, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid)
+	if err := release.ValidateLookup(bls, rid); err != nil {
+		return apigw.Response{}, err
+	}
+	items, truncated, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid)
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "release detail")
 	}
@@ -414,7 +436,11 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 	if len(items) == 0 {
 		refusal = fmt.Sprintf("No release of container %s that you have a part in matches the request.", container)
 	}
-	return h.answer(ctx, r, caller.EntityID, port, container, items, refusal)
+	var warnings []string
+	if truncated {
+		warnings = append(warnings, fmt.Sprintf("More than %d releases of container %s match; narrow the request with billOfLadingNumbers or releaseIdentification.", MaxDetailReleases, container))
+	}
+	return h.answer(ctx, r, caller.EntityID, port, container, items, refusal, warnings...)
 }
 
 func (h *Handlers) port(r *apigw.Request) (string, error) {
@@ -425,11 +451,12 @@ func (h *Handlers) port(r *apigw.Request) (string, error) {
 	return port, nil
 }
 
-// answer records the read's outcome (the result, or NotValidated with the refusal) and answers 200.
-func (h *Handlers) answer(ctx context.Context, r *apigw.Request, caller, port, container string, result any, refusal string) (apigw.Response, error) {
+// answer delivers the read's result (or NotValidated with the refusal) as one notification to the
+// caller, written once, and answers 200 with its reference.
+func (h *Handlers) answer(ctx context.Context, r *apigw.Request, caller, port, container string, result any, refusal string, warnings ...string) (apigw.Response, error) {
 	ref := uuid.NewString()
 	o := release.Outcome{PublicReferenceID: ref, ExternalReferenceID: r.ExternalRef, Requester: caller, Action: "Read",
-		At: h.Now().UTC(), Applied: refusal == "", Errors: []string{}, Warnings: []string{}, PortLoCode: port, EquipmentNumber: container}
+		At: h.Now().UTC(), Applied: refusal == "", Errors: []string{}, Warnings: append([]string{}, warnings...), PortLoCode: port, EquipmentNumber: container}
 	if refusal != "" {
 		o.Errors = append(o.Errors, refusal)
 		o.Notices = []release.Notice{{Type: release.TypeReleaseRight, Event: release.EventNotValidated, Recipients: []string{caller}}}
@@ -441,8 +468,8 @@ func (h *Handlers) answer(ctx context.Context, r *apigw.Request, caller, port, c
 		o.Result = raw
 		o.Notices = []release.Notice{{Type: release.TypeReleaseRight, Event: release.EventUpdate, Recipients: []string{caller}}}
 	}
-	if err := h.Store.PutReadOutcome(ctx, o); err != nil {
-		return apigw.Response{}, problem.Wrap(err, "record read")
+	if err := h.Store.PutNotifications(ctx, notification.Build(o)); err != nil {
+		return apigw.Response{}, problem.Wrap(err, "deliver the read's answer")
 	}
 	return apigw.JSON(http.StatusOK, map[string]any{"publicReferenceId": ref, "externalReferenceId": r.ExternalRef})
 }

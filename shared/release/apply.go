@@ -34,11 +34,11 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 		return refuse("terminalCode %s does not match the release (%s).", cmd.Request.TerminalCode, cur.Data.TerminalCode)
 	}
 	next := *cur
-	next.Right.Chain = append([]Hop(nil), cur.Right.Chain...)
 	next.Version = cur.Version + 1
 	next.UpdatedAt = now
+	var hops []Hop
 	hop := func(from, to, action string) {
-		next.Right.Chain = append(next.Right.Chain, Hop{From: from, To: to, Action: action, At: now, PublicReferenceID: cmd.PublicReferenceID})
+		hops = append(hops, next.Right.addHop(from, to, action, "", now, cmd.PublicReferenceID))
 	}
 	light := func(actionType string, recipients ...string) Notice {
 		return Notice{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: actionType, Recipients: unique(recipients...)}
@@ -114,7 +114,7 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 		out.Notices = []Notice{light(string(ActDelete), sa, to, owner, cur.Right.PendingTo)}
 		out.Applied = true
 		snapshot(&out, &next)
-		return Decision{Next: &next, Archive: true, Outcome: out}
+		return Decision{Next: &next, Archive: true, Hops: hops, Outcome: out}
 	case ActExpire:
 		if cur.Light == LightExpired || cur.Data.ExpirationDateTimeUtc == nil || cur.Data.ExpirationDateTimeUtc.After(now) {
 			return Decision{Outcome: out} // extended or already expired meanwhile
@@ -129,7 +129,7 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 	out.Applied = true
 	snapshot(&out, &next)
 	out.OriginalLight = cur.Light
-	return Decision{Next: &next, Outcome: out}
+	return Decision{Next: &next, Hops: hops, Outcome: out}
 }
 
 // NotValidated is the decision to refuse a command: nothing changes, and the requester alone hears
@@ -195,19 +195,27 @@ func release(cmd Command, res Resolved, now time.Time, newID func() string, out 
 		ReleaseID: newID(), PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber,
 		BillOfLadingKey: BillOfLadingKey(r.BillOfLadingNumbers), CarrierID: sa, TerminalOperatorID: res.TerminalOperatorID,
 		Light: LightOK, Data: r, Version: 1, CreatedAt: now, UpdatedAt: now,
-		Right: Right{Holder: sa, Status: StatusAssigned, Chain: []Hop{{To: sa, Action: "Release", At: now, PublicReferenceID: cmd.PublicReferenceID}}},
+		Right: Right{Holder: sa, Status: StatusAssigned},
 	}
+	hops := []Hop{rel.Right.addHop("", sa, "Release", "", now, cmd.PublicReferenceID)}
 	out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: string(ActRelease), Recipients: unique(sa, res.TerminalOperatorID)}}
 	if res.ReleaseToID != "" {
 		// A Release with releaseTo starts a pending transfer to that party at once.
 		rel.Right.PendingTo, rel.Right.Status = res.ReleaseToID, StatusPending
 		rel.Right.ReleaseTo, rel.Right.ReleaseToLocked = res.ReleaseToID, true
-		rel.Right.Chain = append(rel.Right.Chain, Hop{From: sa, To: res.ReleaseToID, Action: "Transfer", At: now, PublicReferenceID: cmd.PublicReferenceID})
+		hops = append(hops, rel.Right.addHop(sa, res.ReleaseToID, "Transfer", "", now, cmd.PublicReferenceID))
 		out.Notices = append(out.Notices, Notice{Type: TypeReleaseRight, Event: EventTransferred, ActionType: "Transfer", Recipients: unique(sa, res.ReleaseToID)})
 	}
 	out.Applied = true
 	snapshot(&out, rel)
-	return Decision{Next: rel, Outcome: out}
+	return Decision{Next: rel, Hops: hops, Outcome: out}
+}
+
+// addHop numbers a new hop of the chain of custody and counts it on the right.
+func (r *Right) addHop(from, to, action, reason string, at time.Time, ref string) Hop {
+	h := Hop{Seq: r.Hops, From: from, To: to, Action: action, Reason: reason, At: at, PublicReferenceID: ref}
+	r.Hops++
+	return h
 }
 
 func snapshot(out *Outcome, r *Release) {

@@ -91,8 +91,6 @@ var keyFields = map[string]bool{
 // wire mirrors Request with raw values, so that type errors name their field.
 type wire map[string]json.RawMessage
 
-const maxText = 35
-
 var (
 	equipmentTypePattern = regexp.MustCompile(`^([0-9A-Z]{4}|CONTAINER)$`)
 	terminalPattern      = regexp.MustCompile(`^[0-9A-Z]{1,10}$`)
@@ -184,11 +182,9 @@ func Decode(body []byte, ports Ports) (Request, error) {
 	case !ports[r.PortLoCode]:
 		v.Add("portLoCode", "'portLoCode' %s is not a port served by this platform.", r.PortLoCode)
 	}
-	validateBLs(&v, r.BillOfLadingNumbers)
+	validateBLs(&v, "billOfLadingNumbers", r.BillOfLadingNumbers)
 	r.ReleaseIdentification = strings.TrimSpace(r.ReleaseIdentification)
-	if len(r.ReleaseIdentification) > maxText {
-		v.Add("releaseIdentification", "'releaseIdentification' must be at most %d characters.", maxText)
-	}
+	checkText(&v, "releaseIdentification", r.ReleaseIdentification, MaxIdentifierChars)
 	r.TerminalCode = strings.ToUpper(strings.TrimSpace(r.TerminalCode))
 	if r.TerminalCode != "" && !terminalPattern.MatchString(r.TerminalCode) {
 		v.Add("terminalCode", "'terminalCode' must be 1 to 10 letters or digits.")
@@ -255,9 +251,7 @@ func Decode(body []byte, ports Ports) (Request, error) {
 			"vesselNumber": r.VesselNumber, "stayNumber": r.StayNumber, "vesselCallSign": r.VesselCallSign,
 			"voyageNumber": r.VoyageNumber, "meansOfTransport": r.MeansOfTransport,
 		} {
-			if len(val) > 70 {
-				v.Add(field, "'%s' must be at most 70 characters.", field)
-			}
+			checkText(&v, field, val, MaxFreeTextChars)
 		}
 	}
 	if err := v.Err(); err != nil {
@@ -287,9 +281,13 @@ func parseAction(s string) (Action, bool) {
 	return "", false
 }
 
-func validateBLs(v *problem.Validation, bls []string) {
+func validateBLs(v *problem.Validation, field string, bls []string) {
 	if len(bls) == 0 {
-		v.Add("billOfLadingNumbers", "'billOfLadingNumbers' must hold at least one number.")
+		v.Add(field, "'billOfLadingNumbers' must hold at least one number.")
+		return
+	}
+	if len(bls) > MaxBillsOfLading {
+		v.Add(field, "'billOfLadingNumbers' must hold at most %d numbers; it holds %d.", MaxBillsOfLading, len(bls))
 		return
 	}
 	seen := map[string]bool{}
@@ -298,11 +296,13 @@ func validateBLs(v *problem.Validation, bls []string) {
 		bls[i] = bl
 		switch {
 		case bl == "":
-			v.Add("billOfLadingNumbers", "'billOfLadingNumbers' must not hold an empty number.")
-		case len(bl) > maxText:
-			v.Add("billOfLadingNumbers", "'billOfLadingNumbers' holds %q, longer than %d characters.", bl, maxText)
+			v.Add(field, "'billOfLadingNumbers' must not hold an empty number.")
+		case chars(bl) > MaxIdentifierChars:
+			v.Add(field, "'billOfLadingNumbers' holds %q, longer than %d characters.", bl, MaxIdentifierChars)
+		case !Plain(bl):
+			v.Add(field, "'billOfLadingNumbers' must not contain control characters.")
 		case seen[strings.ToUpper(bl)]:
-			v.Add("billOfLadingNumbers", "'billOfLadingNumbers' holds %q twice.", bl)
+			v.Add(field, "'billOfLadingNumbers' holds %q twice.", bl)
 		}
 		seen[strings.ToUpper(bl)] = true
 	}
@@ -318,8 +318,8 @@ func validateParty(v *problem.Validation, field string, p *PartyRef, required bo
 	if _, ok := p.Normalize(); !ok {
 		v.Add(field+".identificationType", "'identificationType' must be one of NxtEntityId, Eori, Duns, Tin (or Vat), Apcs, Scac.")
 	}
-	if c := strings.TrimSpace(p.IdentificationCode); c == "" || len(c) > maxText {
-		v.Add(field+".identificationCode", "'identificationCode' must be 1 to %d characters.", maxText)
+	if c := strings.TrimSpace(p.IdentificationCode); c == "" || chars(c) > MaxIdentifierChars || !Plain(c) {
+		v.Add(field+".identificationCode", "'identificationCode' must be 1 to %d characters, without control characters.", MaxIdentifierChars)
 	}
 }
 

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -71,6 +72,11 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		{"extra field on Unblock", `{"actionType":"Unblock","equipmentNumber":"CSQU3054383","billOfLadingNumbers":["BL1"],"portLoCode":"BEANR","vesselName":"X"}`, 405, ""},
 		{"extra field on Delete", `{"actionType":"delete","equipmentNumber":"CSQU3054383","billOfLadingNumbers":["BL1"],"portLoCode":"BEANR","carrier":null}`, 405, ""},
 		{"extra field on Block", `{"actionType":"Block","equipmentNumber":"CSQU3054383","billOfLadingNumbers":["BL1"],"portLoCode":"BEANR","vesselName":"X"}`, 400, "vesselName"},
+		{"too many B/Ls", with(`["BL1", "BL2"]`, manyBLs(MaxBillsOfLading+1)), 400, "billOfLadingNumbers"},
+		{"36 characters with accents", with(`"REL-0001"`, `"`+strings.Repeat("é", 36)+`"`), 400, "releaseIdentification"},
+		{"control character", with(`"portLoCode"`, `"vesselName": "MSC\nANTWERP", "portLoCode"`), 400, "vesselName"},
+		{"control character in a B/L", with(`"BL2"`, `"BL\u00002"`), 400, "billOfLadingNumbers"},
+		{"71 characters", with(`"portLoCode"`, `"vesselName": "`+strings.Repeat("ü", 71)+`", "portLoCode"`), 400, "vesselName"},
 	}
 	for _, c := range cases {
 		_, err := Decode([]byte(c.body), ports)
@@ -85,5 +91,29 @@ func TestDecodeErrorsNameTheField(t *testing.T) {
 		if _, err := Decode([]byte(body), ports); err != nil {
 			t.Errorf("%s with key fields: %v", a, err)
 		}
+	}
+}
+
+func manyBLs(n int) string {
+	var bls []string
+	for i := 0; i < n; i++ {
+		bls = append(bls, fmt.Sprintf(`"BL%04d"`, i))
+	}
+	return "[" + strings.Join(bls, ",") + "]"
+}
+
+// TestLimitsCountCharacters: the limits count characters, so text in any script or with emoji is
+// accepted up to the limit and kept as sent.
+func TestLimitsCountCharacters(t *testing.T) {
+	with := func(old, new string) string { return strings.Replace(validRelease, old, new, 1) }
+	body := with(`"REL-0001"`, `"`+strings.Repeat("é", MaxIdentifierChars)+`"`)
+	body = strings.Replace(body, `"portLoCode"`, `"vesselName": "🚢 `+strings.Repeat("ü", MaxFreeTextChars-2)+`", "portLoCode"`, 1)
+	body = strings.Replace(body, `["BL1", "BL2"]`, manyBLs(MaxBillsOfLading), 1)
+	r, err := Decode([]byte(body), ports)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if chars(r.VesselName) != MaxFreeTextChars || !strings.HasPrefix(r.VesselName, "🚢") || len(r.BillOfLadingNumbers) != MaxBillsOfLading {
+		t.Fatalf("%q %d", r.VesselName, len(r.BillOfLadingNumbers))
 	}
 }

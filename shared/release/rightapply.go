@@ -33,10 +33,10 @@ func applyRight(cur *Release, cmd Command, res Resolved, now time.Time) Decision
 	}
 	me, r := cmd.Requester, cur.Right
 	next := *cur
-	next.Right.Chain = append([]Hop(nil), cur.Right.Chain...)
 	next.Version, next.UpdatedAt = cur.Version+1, now
+	var hops []Hop
 	hop := func(from, to, action string) {
-		next.Right.Chain = append(next.Right.Chain, Hop{From: from, To: to, Action: action, Reason: cmd.Right.Reason, At: now, PublicReferenceID: cmd.PublicReferenceID})
+		hops = append(hops, next.Right.addHop(from, to, action, cmd.Right.Reason, now, cmd.PublicReferenceID))
 	}
 	out := newOutcome(cmd, now)
 	notice := func(event, actionType string, ids ...string) {
@@ -97,5 +97,5 @@ func applyRight(cur *Release, cmd Command, res Resolved, now time.Time) Decision
 	}
 	out.Applied = true
 	snapshot(&out, &next)
-	return Decision{Next: &next, Outcome: out}
+	return Decision{Next: &next, Hops: hops, Outcome: out}
 }

@@ -153,18 +153,17 @@ func validateRight(v *problem.Validation, prefix string, it *RightItem, ports Po
 	if !ValidPortFormat(it.PortLoCode) || !ports[it.PortLoCode] {
 		v.Add(prefix+"portLoCode", "'portLoCode' must be a port served by this platform.")
 	}
-	validateBLs(v, it.BillOfLadingNumbers)
+	validateBLs(v, prefix+"billOfLadingNumbers", it.BillOfLadingNumbers)
 	it.ReleaseIdentification = strings.TrimSpace(it.ReleaseIdentification)
-	if it.ReleaseIdentification == "" || len(it.ReleaseIdentification) > maxText {
-		v.Add(prefix+"releaseIdentification", "'releaseIdentification' is required, at most %d characters.", maxText)
+	if it.ReleaseIdentification == "" {
+		v.Add(prefix+"releaseIdentification", "'releaseIdentification' is required.")
 	}
+	checkText(v, prefix+"releaseIdentification", it.ReleaseIdentification, MaxIdentifierChars)
 	it.TerminalCode = strings.ToUpper(strings.TrimSpace(it.TerminalCode))
 	if it.TerminalCode == "" || !terminalPattern.MatchString(it.TerminalCode) {
 		v.Add(prefix+"terminalCode", "'terminalCode' is required: 1 to 10 letters or digits.")
 	}
-	if len(it.ReasonForAction) > 256 {
-		v.Add(prefix+"reasonForAction", "'reasonForAction' must be at most 256 characters.")
-	}
+	checkText(v, prefix+"reasonForAction", it.ReasonForAction, MaxReasonChars)
 	for name, p := range map[string]**PartyRef{"releaseFrom": &it.ReleaseFrom, "releaseTo": &it.ReleaseTo, "carrier": &it.Carrier} {
 		if name == "carrier" && (!withCarrier || *p == nil) {
 			continue

@@ -42,3 +42,27 @@ func TestDecodeRights(t *testing.T) {
 		}
 	}
 }
+
+// TestRightItemLimits: the limits name the item and the field, and count characters.
+func TestRightItemLimits(t *testing.T) {
+	item := `{"releaseIdentification":"R1","equipmentNumber":"csqu3054383","billOfLadingNumbers":["BL1"],"terminalCode":"01700",
+	"releaseFrom":{"identificationType":"nxtentityid","identificationCode":"nxt200000001"},"releaseTo":{"identificationType":"Vat","identificationCode":"BE0403170701"}}`
+	bulk := func(it string) []byte {
+		return []byte(`{"portLoCode":"BEANR","actionType":"Accept","releaseRights":[` + it + `]}`)
+	}
+	withReason := func(r string) string {
+		return strings.Replace(item, `"terminalCode"`, `"reasonForAction":"`+r+`","terminalCode"`, 1)
+	}
+	for field, body := range map[string][]byte{
+		"releaseRights[0].billOfLadingNumbers": bulk(strings.Replace(item, `["BL1"]`, manyBLs(MaxBillsOfLading+1), 1)),
+		"releaseRights[0].reasonForAction":     bulk(withReason(strings.Repeat("ß", MaxReasonChars+1))),
+	} {
+		_, _, err := DecodeBulk(body, "BEANR", ports)
+		if pe := problem.As(err); pe.Status() != 400 || len(pe.Fields[field]) == 0 {
+			t.Errorf("%s: %v %v", field, err, pe.Fields)
+		}
+	}
+	if _, _, err := DecodeBulk(bulk(withReason(strings.Repeat("ß", MaxReasonChars))), "BEANR", ports); err != nil {
+		t.Errorf("a reason of %d characters: %v", MaxReasonChars, err)
+	}
+}

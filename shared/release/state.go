@@ -30,8 +30,10 @@ const (
 	StatusExpired  = 8
 )
 
-// Hop is one step of the right's chain of custody, kept for audit.
+// Hop is one step of the right's chain of custody, kept for audit. Hops are stored as their own
+// items, not inside the release: a right passed on a thousand times keeps a release of fixed size.
 type Hop struct {
+	Seq               int       `json:"seq"` // 0 for the Release, then one more per hop
 	From              string    `json:"from,omitempty"`
 	To                string    `json:"to,omitempty"`
 	Action            string    `json:"action"`
@@ -51,8 +53,9 @@ type Right struct {
 	ReleaseTo       string `json:"releaseTo,omitempty"`
 	ReleaseToLocked bool   `json:"releaseToLocked,omitempty"`
 	// PrevStatus is the status before expiry, restored when an Update revives the release.
-	PrevStatus int   `json:"prevStatus,omitempty"`
-	Chain      []Hop `json:"chain"`
+	PrevStatus int `json:"prevStatus,omitempty"`
+	// Hops counts the chain of custody's hops (the next hop's Seq).
+	Hops int `json:"hops"`
 }
 
 // Release is a commercial release as stored.
@@ -169,6 +172,7 @@ type Outcome struct {
 type Decision struct {
 	Next    *Release // nil: the stored release does not change
 	Archive bool     // Delete: the release leaves the active system
+	Hops    []Hop    // hops added to the chain of custody (stored with Next)
 	Outcome Outcome
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
@@ -212,23 +211,6 @@ func (s *Store) ActiveOnContainer(ctx context.Context, port, container string) (
 		return nil
 	})
 	return out, err
-}
-
-// PutReadOutcome records the answer of an async read (E2, E5): the stream's notifier delivers it
-// to the requester. It lives 168 hours, like the notification made of it.
-func (s *Store) PutReadOutcome(ctx context.Context, o release.Outcome) error {
-	item, err := attributevalue.MarshalMapWithOptions(o, jsonTags)
-	if err != nil {
-		return err
-	}
-	pk := "READ#" + o.Requester
-	item[attrPK], item[attrSK], item[attrItemType] = str(pk), str(outcomeSK(o.PublicReferenceID, o.Item)), str("Outcome")
-	// Both index keys, as on notifications: DynamoDB Local never TTL-deletes an item without them.
-	item[attrGSI1PK], item[attrGSI1SK] = str(pk), str(o.PublicReferenceID)
-	item[attrGSI2PK], item[attrGSI2SK] = str(pk), str(o.PublicReferenceID)
-	item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(o.At.Add(notification.Retention).Unix(), 10)}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
-	return err
 }
 
 // Import writes releases as they are, with their membership items, by BatchWriteItem: for migrating

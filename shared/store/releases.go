@@ -21,6 +21,8 @@ func releasePK(port, container string) string { return "REL#" + port + "#" + con
 func activeSK(carrier, blKey string) string   { return "ACTIVE#" + carrier + "#" + blKey }
 func archivedSK(releaseID string) string      { return "ARCHIVED#" + releaseID }
 func outcomeSK(ref string, item int) string   { return fmt.Sprintf("OUT#%s#%03d", ref, item) }
+func hopPrefix(releaseID string) string       { return "HOP#" + releaseID + "#" }
+func hopSK(releaseID string, seq int) string  { return fmt.Sprintf("%s%06d", hopPrefix(releaseID), seq) }
 func ridPK(carrier, rid string) string        { return "RID#" + carrier + "#" + rid }
 func expiryPK(t time.Time) string             { return "EXP#" + t.UTC().Format("2006-01-02") }
 
@@ -126,6 +128,14 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 				add(s.putNew(guard), release.ErrReleaseIDTaken)
 			}
 		}
+	}
+	for _, h := range d.Hops {
+		item, err := attributevalue.MarshalMapWithOptions(h, jsonTags)
+		if err != nil {
+			return err
+		}
+		item[attrPK], item[attrSK], item[attrItemType] = str(releasePK(d.Next.PortLoCode, d.Next.EquipmentNumber)), str(hopSK(d.Next.ReleaseID, h.Seq)), str("Hop")
+		add(s.putNew(item), release.ErrConflict)
 	}
 	if d.Next != nil {
 		ms, err := s.membershipItems(cur, d.Next, d.Archive)
@@ -251,6 +261,30 @@ func (s *Store) History(ctx context.Context, port, container string) ([]release.
 	})
 	sortOutcomes(out)
 	return out, err
+}
+
+// Hops returns the newest hops of a release's chain of custody, oldest first (one Query, newest
+// first, bounded by newest).
+func (s *Store) Hops(ctx context.Context, port, container, releaseID string, newest int) ([]release.Hop, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :p AND begins_with(sk, :h)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":p": str(releasePK(port, container)), ":h": str(hopPrefix(releaseID)),
+		},
+		ScanIndexForward: aws.Bool(false),
+		Limit:            aws.Int32(int32(newest)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	hops := make([]release.Hop, len(out.Items))
+	for i, it := range out.Items {
+		if err := attributevalue.UnmarshalMapWithOptions(it, &hops[len(hops)-1-i], jsonTagsDecode); err != nil {
+			return nil, err
+		}
+	}
+	return hops, nil
 }
 
 // TerminalOperator returns the entity operating a terminal code ("" when unknown).
