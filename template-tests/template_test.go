@@ -100,8 +100,28 @@ func TestTable(t *testing.T) {
 				t.Errorf("%s table %s = %s, want %s", stage, k, js(p[k]), v)
 			}
 		}
-		if !strings.Contains(js(p["GlobalSecondaryIndexes"]), `"IndexName":"gsi1"`) || !strings.Contains(js(p["KeySchema"]), `"AttributeName":"pk"`) {
-			t.Errorf("%s keys/indexes: %s %s", stage, js(p["KeySchema"]), js(p["GlobalSecondaryIndexes"]))
+		if !strings.Contains(js(p["KeySchema"]), `"AttributeName":"pk"`) {
+			t.Errorf("%s keys: %s", stage, js(p["KeySchema"]))
+		}
+		// Every index of the catalog, with its projection: the notification indexes copy only
+		// the attributes E7 filters on.
+		indexes := map[string]map[string]any{}
+		for _, ix := range p["GlobalSecondaryIndexes"].([]any) {
+			m := ix.(map[string]any)
+			indexes[m["IndexName"].(string)] = m
+		}
+		for _, ix := range catalog.SingleTable.Indexes {
+			got := indexes[ix.Name]
+			want := `{"ProjectionType":"ALL"}`
+			if ix.Projection == catalog.ProjectInclude {
+				want = `{"NonKeyAttributes":` + js(ix.Include) + `,"ProjectionType":"INCLUDE"}`
+			}
+			if got == nil || js(got["Projection"]) != want || !strings.Contains(js(got["KeySchema"]), `"AttributeName":"`+ix.PartitionKey+`"`) {
+				t.Errorf("%s index %s: %s", stage, ix.Name, js(got))
+			}
+		}
+		if len(indexes) != len(catalog.SingleTable.Indexes) {
+			t.Errorf("%s: %d indexes, the catalog has %d", stage, len(indexes), len(catalog.SingleTable.Indexes))
 		}
 	}
 	if js(one(t, templates["production"], "AWS::DynamoDB::Table")["DeletionProtectionEnabled"]) != "true" {

@@ -71,12 +71,16 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		RemovalPolicy:       removal,
 	})
 	for _, ix := range schema.Indexes {
-		b.Table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		gsi := &awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(ix.Name),
 			PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(ix.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 			SortKey:        &awsdynamodb.Attribute{Name: jsii.String(ix.SortKey), Type: awsdynamodb.AttributeType_STRING},
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
-		})
+		}
+		if ix.Projection == catalog.ProjectInclude {
+			gsi.ProjectionType, gsi.NonKeyAttributes = awsdynamodb.ProjectionType_INCLUDE, jsii.Strings(ix.Include...)
+		}
+		b.Table.AddGlobalSecondaryIndex(gsi)
 	}
 
 	// The token signing key never leaves KMS: the token function may only Sign, the authorizer may

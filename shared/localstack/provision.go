@@ -26,7 +26,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string, schema c
 				{AttributeName: aws.String(ix.PartitionKey), KeyType: dtypes.KeyTypeHash},
 				{AttributeName: aws.String(ix.SortKey), KeyType: dtypes.KeyTypeRange},
 			},
-			Projection: &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll},
+			Projection: projection(ix),
 		})
 	}
 	var defs []dtypes.AttributeDefinition
@@ -47,14 +47,17 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string, schema c
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", name, err)
 	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(name),
-		TimeToLiveSpecification: &dtypes.TimeToLiveSpecification{AttributeName: aws.String(schema.TTLAttribute), Enabled: aws.Bool(true)},
-	})
-	if err != nil {
-		return fmt.Errorf("enable TTL on %s: %w", name, err)
-	}
+	// TTL is not switched on in DynamoDB Local: it never deletes an item that lacks the key of a
+	// sparse index, and then stops deleting for the whole table. The local stack's TTLSweeper
+	// deletes expired items instead (reads filter them out either way, as they must in AWS).
 	return nil
+}
+
+func projection(ix catalog.Index) *dtypes.Projection {
+	if ix.Projection == catalog.ProjectInclude {
+		return &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeInclude, NonKeyAttributes: ix.Include}
+	}
+	return &dtypes.Projection{ProjectionType: dtypes.ProjectionTypeAll}
 }
 
 // QueueURLs maps catalog queue names (and their DLQs' names) to URLs.

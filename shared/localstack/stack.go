@@ -157,6 +157,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
+	sweeper := &TTLSweeper{DB: db, Table: table, Attribute: catalog.SingleTable.TTLAttribute, Every: time.Minute, Log: log.With("component", "ttl")}
+	go sweeper.Run(pctx)
 
 	gw := NewGateway(invokers, Stage, log)
 	if cfg.CallsPerMinute > 0 {

@@ -228,7 +228,7 @@ func (h *harness) sent(ref string, want int) []string {
 	var got []notification.Notification
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		var err error
-		got, err = h.st.QueryNotifications(context.Background(), notification.Query{PublicRef: ref, Limit: 1000})
+		got, err = h.st.NotificationsUnder(context.Background(), ref)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -3,11 +3,15 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/notification"
 )
 
 type e7answer struct {
@@ -90,6 +94,16 @@ func TestNotificationsAPI(t *testing.T) {
 			t.Errorf("%s: %d", name, a.status)
 		}
 	}
+	// The caller's own reference or release with another filter that excludes it: nothing
+	// matches (405), it is not "not yours" (403).
+	for name, q := range map[string]map[string]string{
+		"own reference, other event": {"publicReferenceId": block, "notificationEvent": "Transferred"},
+		"own release, other event":   {"releaseId": releaseID, "notificationEvent": "GateOut"},
+	} {
+		if a := h.read(top, q); a.status != 405 {
+			t.Errorf("%s: %d", name, a.status)
+		}
+	}
 	for name, q := range map[string]map[string]string{
 		"someone else's reference":  {"publicReferenceId": block},
 		"someone else's release id": {"releaseId": releaseID},
@@ -135,5 +149,117 @@ func TestRetentionIs168Hours(t *testing.T) {
 		if a := h.read(sa1, q); a.status != 405 {
 			t.Fatalf("past 168 h (%v): %d", q, a.status)
 		}
+	}
+}
+
+// TestNotificationsAtVolume: a receiver with 10,000 notifications in the 168 hours finds every
+// match of a filter, whether the match is the newest or 167 hours old, and pages through a filter
+// that matches thousands, newest first, without losing or repeating one.
+func TestNotificationsAtVolume(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	now := h.clock()
+	var ns []notification.Notification
+	add := func(at time.Time, container, event string) {
+		n := len(ns)
+		ns = append(ns, notification.Notification{NxtEntityID: top, EquipmentNumber: container, PublicReferenceID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
+			ReleaseID: "11111111-0000-4000-8000-000000000001", StoredOn: at, Message: fmt.Sprintf(`{"n":%d}`, n), Type: "ReleaseLight", Event: event, Seq: "000#00"})
+	}
+	add(now.Add(-167*time.Hour-59*time.Minute), "CSQU3054383", "Update") // the oldest still inside 168 h
+	for i := 0; i < 9998; i++ {
+		event := "ReleaseLightChanged"
+		if i%4 == 0 {
+			event = "Transferred"
+		}
+		add(now.Add(-167*time.Hour+time.Duration(i)*time.Minute), "CAIU7654324", event)
+	}
+	add(now, "CSQU3054383", "Update")                     // the newest
+	add(now.Add(-169*time.Hour), "CSQU3054383", "Update") // older than 168 h, not yet removed by TTL
+	if err := h.st.PutNotifications(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	a := h.read(top, map[string]string{"equipmentNumber": "CSQU3054383"})
+	if a.status != 200 || len(a.items) != 2 || a.items[0]["message"] != `{"n":9999}` || a.items[1]["message"] != `{"n":0}` {
+		t.Fatalf("both ends of the 168 hours: %d %d items", a.status, len(a.items))
+	}
+	if a := h.read(top, map[string]string{"equipmentNumber": "CSQU3054383", "notificationEvent": "Update", "releaseId": "11111111-0000-4000-8000-000000000001"}); a.status != 200 || len(a.items) != 2 {
+		t.Fatalf("container, event and release together: %d %d", a.status, len(a.items))
+	}
+	// 2,500 Transferred: three pages, each following the Link of the one before.
+	var refs []string
+	q := map[string]string{"notificationEvent": "Transferred"}
+	for pages := 0; ; pages++ {
+		a := h.read(top, q)
+		if a.status != 200 || len(a.items) == 0 {
+			t.Fatalf("page %d: %d", pages, a.status)
+		}
+		for _, it := range a.items {
+			refs = append(refs, it["publicReferenceId"].(string))
+		}
+		link := a.header["Link"]
+		if link == "" {
+			if pages != 2 {
+				t.Errorf("%d pages, want 3", pages+1)
+			}
+			break
+		}
+		if len(a.items) != notification.MaxResults {
+			t.Errorf("page %d holds %d, want %d", pages, len(a.items), notification.MaxResults)
+		}
+		u, err := url.Parse(strings.TrimSuffix(strings.TrimPrefix(link, "<"), `>; rel="next"`))
+		if err != nil || u.Query().Get("notificationEvent") != "Transferred" {
+			t.Fatalf("link %q", link)
+		}
+		q = map[string]string{"notificationEvent": "Transferred", "pageToken": u.Query().Get("pageToken")}
+	}
+	if len(refs) != 2500 {
+		t.Fatalf("%d Transferred notifications over the pages, want 2500", len(refs))
+	}
+	seen := map[string]bool{}
+	for i, r := range refs {
+		if seen[r] || (i > 0 && r > refs[i-1]) { // references grow with time here: newest first is descending
+			t.Fatalf("page order broken at %d (%s after %s)", i, r, refs[i-1])
+		}
+		seen[r] = true
+	}
+	if a := h.read(top, map[string]string{"notificationEvent": "Transferred", "pageToken": "not-a-token"}); a.status != 400 || a.doc["errors"].(map[string]any)["pageToken"] == nil {
+		t.Fatalf("forged token: %d %v", a.status, a.doc)
+	}
+}
+
+// TestAnswersStayInsideTheResponseLimit: large messages (E2 answers of 100 rows are about 75 KB)
+// end a page at 4 MiB, and the next page carries on.
+func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	big := `{"pad":"` + strings.Repeat("x", 80<<10) + `"}`
+	var ns []notification.Notification
+	for i := 0; i < 120; i++ {
+		ns = append(ns, notification.Notification{NxtEntityID: rp, EquipmentNumber: "CSQU3054383", PublicReferenceID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
+			StoredOn: h.clock().Add(-time.Duration(i) * time.Second), Message: big, Type: "ReleaseRight", Event: "Update", Seq: "000#00"})
+	}
+	if err := h.st.PutNotifications(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	q := map[string]string{"equipmentNumber": "CSQU3054383"}
+	for {
+		a := h.read(rp, q)
+		size := 0
+		for _, it := range a.items {
+			size += len(it["message"].(string))
+		}
+		if a.status != 200 || size > notification.MaxPageBytes {
+			t.Fatalf("page of %d bytes, status %d", size, a.status)
+		}
+		total += len(a.items)
+		if a.header["Link"] == "" {
+			break
+		}
+		u, _ := url.Parse(strings.TrimSuffix(strings.TrimPrefix(a.header["Link"], "<"), `>; rel="next"`))
+		q = map[string]string{"equipmentNumber": "CSQU3054383", "pageToken": u.Query().Get("pageToken")}
+	}
+	if total != 120 {
+		t.Fatalf("%d notifications over the pages, want 120", total)
 	}
 }

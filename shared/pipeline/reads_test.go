@@ -30,7 +30,7 @@ func (h *harness) readRights(caller, container string, query map[string]string) 
 	if got[0][:len(caller)] != caller {
 		h.t.Fatalf("the result went to %v", got)
 	}
-	ns, _ := h.st.QueryNotifications(context.Background(), notification.Query{PublicRef: ref, Limit: 10})
+	ns, _ := h.st.NotificationsUnder(context.Background(), ref)
 	var env notification.Envelope
 	json.Unmarshal([]byte(ns[0].Message), &env)
 	return env, env.Body.Extra

@@ -2,9 +2,10 @@ package reads
 
 import (
 	"context"
+	"encoding/base64"
 	"net/http"
+	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ import (
 
 // Reader is the storage port of E7.
 type Reader interface {
-	QueryNotifications(ctx context.Context, q notification.Query) ([]notification.Notification, error)
+	QueryNotifications(ctx context.Context, q notification.Query) (notification.Page, error)
+	SentUnder(ctx context.Context, receiver, ref, releaseID string, from, to time.Time) (notification.Sent, error)
 }
 
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
@@ -28,6 +30,8 @@ type NotificationFilters struct {
 	Day                                    *time.Time
 	WindowFrom, WindowTo                   time.Duration
 	HasWindow                              bool
+	// After is where a previous page stopped (its pageToken, decoded).
+	After string
 }
 
 // ParseNotificationFilters validates E7's parameters (names matched case-insensitively): at least one, every
@@ -111,6 +115,15 @@ func ParseNotificationFilters(params map[string][]string) (NotificationFilters, 
 			f.WindowFrom, f.WindowTo = clock(from), clock(to)+time.Minute
 		}
 	}
+	if tok := get(pageTokenParam); tok != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(tok)
+		// A token is a position in the caller's own notifications (it never names a receiver), so a
+		// forged one can only move within them.
+		if len(tok) > maxPageTokenChars || err != nil || !validPosition(string(raw)) {
+			v.Add(pageTokenParam, "'pageToken' is not a token this API gave; take it from the Link header of the previous page.")
+		}
+		f.After = string(raw)
+	}
 	if !given {
 		v.Add("SearchFilter", "At least one of notificationEvent, equipmentNumber, publicReferenceId, releaseId, storedOn must be given.")
 	}
@@ -122,7 +135,11 @@ func clock(hm string) time.Duration {
 	return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
 }
 
-// Notifications serves E7 for the caller's own notifications.
+// Notifications serves E7 for the caller's own notifications: every match inside the 168 hours,
+// newest first, a page at a time. The body is the seed's plain array; when more match than one
+// page holds, a Link header (RFC 8288, rel="next") carries the URL of the next page, whose
+// pageToken continues from where this page stopped. Clients that ignore the header see the newest
+// page, as before.
 func Notifications(r Reader, now func() time.Time) apigw.Handler {
 	return func(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 		caller, err := apigw.RequireCaller(req)
@@ -135,7 +152,7 @@ func Notifications(r Reader, now func() time.Time) apigw.Handler {
 		}
 		t := now().UTC()
 		q := notification.Query{Receiver: caller.EntityID, From: t.Add(-notification.Retention), To: t.Add(time.Second), Event: f.Event, Equipment: f.Equipment,
-			PublicRef: f.PublicRef, ReleaseID: f.ReleaseID, Limit: notification.MaxResults}
+			PublicRef: f.PublicRef, ReleaseID: f.ReleaseID, Before: f.After, Limit: notification.MaxResults, MaxBytes: notification.MaxPageBytes}
 		if f.Day != nil {
 			lo, hi := *f.Day, f.Day.Add(24*time.Hour)
 			if f.HasWindow {
@@ -143,37 +160,62 @@ func Notifications(r Reader, now func() time.Time) apigw.Handler {
 			}
 			q.From, q.To = later(q.From, lo), earlier(q.To, hi)
 		}
-		var found []notification.Notification
+		var page notification.Page
 		if q.From.Before(q.To) {
-			if found, err = r.QueryNotifications(ctx, q); err != nil {
+			if page, err = r.QueryNotifications(ctx, q); err != nil {
 				return apigw.Response{}, problem.Wrap(err, "query notifications")
 			}
 		}
-		// Reads filter what TTL has not removed yet, and the index queries everything else.
-		var mine []notification.Notification
-		anyLive := false
-		for _, n := range found {
-			if n.StoredOn.Before(q.From) || !n.StoredOn.Before(q.To) {
-				continue
-			}
-			anyLive = true
-			if n.NxtEntityID == caller.EntityID && (f.Event == "" || n.Event == f.Event) && (f.Equipment == "" || n.EquipmentNumber == f.Equipment) &&
-				(f.ReleaseID == "" || n.ReleaseID == f.ReleaseID) && (f.PublicRef == "" || n.PublicReferenceID == f.PublicRef) {
-				mine = append(mine, n)
-			}
+		if len(page.Items) == 0 {
+			return apigw.Response{}, nothingFor(ctx, r, q)
 		}
-		if len(mine) == 0 {
-			if anyLive && (f.PublicRef != "" || f.ReleaseID != "") {
-				// The seed: the notification exists but was not sent to your company.
-				return apigw.Response{}, &problem.Error{Kind: problem.KindForbidden, Detail: "The notifications you asked for were not sent to your company.",
-					Headers: map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}}
-			}
-			return apigw.Response{}, problem.New(problem.KindMethod, "No matching notifications found; check your query parameters.")
+		resp, err := apigw.JSON(http.StatusOK, page.Items)
+		if err == nil && page.Next != "" {
+			resp.Headers["Link"] = "<" + nextPage(req, page.Next) + `>; rel="next"`
 		}
-		sort.SliceStable(mine, func(i, j int) bool { return mine[i].StoredOn.After(mine[j].StoredOn) })
-		return apigw.JSON(http.StatusOK, mine)
+		return resp, err
 	}
 }
+
+// nothingFor tells why nothing matched: 403 when the reference or release asked for has
+// notifications inside the 168 hours but none went to the caller (the seed: "not sent to your
+// company"), 405 otherwise, also when the caller's own notifications exist but other filters
+// exclude them.
+func nothingFor(ctx context.Context, r Reader, q notification.Query) error {
+	for _, by := range []struct{ ref, release string }{{q.PublicRef, ""}, {"", q.ReleaseID}} {
+		if by.ref == "" && by.release == "" {
+			continue
+		}
+		sent, err := r.SentUnder(ctx, q.Receiver, by.ref, by.release, q.From, q.To)
+		if err != nil {
+			return problem.Wrap(err, "look up the reference")
+		}
+		if sent.ToAnyone && !sent.ToCaller {
+			return &problem.Error{Kind: problem.KindForbidden, Detail: "The notifications you asked for were not sent to your company.",
+				Headers: map[string]string{"WWW-Authenticate": `Bearer error="invalid_token"`}}
+		}
+	}
+	return problem.New(problem.KindMethod, "No matching notifications found; check your query parameters.")
+}
+
+// nextPage is the URL of the page after the one answered: the same path and filters, and the
+// position to continue from.
+func nextPage(req *apigw.Request, next string) string {
+	v := url.Values{}
+	for k, vals := range req.Query {
+		if !strings.EqualFold(k, pageTokenParam) && len(vals) > 0 {
+			v.Set(k, vals[len(vals)-1])
+		}
+	}
+	v.Set(pageTokenParam, base64.RawURLEncoding.EncodeToString([]byte(next)))
+	return req.Path + "?" + v.Encode()
+}
+
+// pageTokenParam continues a listing; its value is opaque to clients.
+const pageTokenParam = "pageToken"
+
+// maxPageTokenChars bounds the token (a sort key, base64url-encoded, is about 150 characters).
+const maxPageTokenChars = 512
 
 func later(a, b time.Time) time.Time {
 	if a.After(b) {
@@ -187,4 +229,15 @@ func earlier(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// validPosition checks that a decoded page token is a notification's sort key: a storedOn time,
+// a reference and a sequence.
+func validPosition(pos string) bool {
+	ts, rest, ok := strings.Cut(pos, "#")
+	if !ok || rest == "" {
+		return false
+	}
+	_, err := time.Parse("2006-01-02T15:04:05.000000000Z", ts)
+	return err == nil && release.Plain(rest)
 }

@@ -1,21 +1,28 @@
-// Package store is the DynamoDB adapter of the single table. Every item has a string pk and sk;
-// gsi1 and gsi2 are overloaded indexes. Item layouts:
+// Package store is the DynamoDB adapter of the single table. Every item has a string pk and sk.
+// gsi1 is an overloaded index; the four notification indexes (nr, nl, nc, ne) serve E7 and are
+// sparse: an item has an index's keys only when it has the value. Item layouts:
 //
-//	what                     pk                          sk                       gsi1pk / gsi1sk                      gsi2pk / gsi2sk
-//	entity profile           ENT#<nxtEntityId>           PROFILE                  ENTITIES / <folded name>#<id>
-//	unique VAT               UNQ#VAT#<vat>               UNQ
-//	unique name              UNQ#NAME#<folded name>      UNQ
-//	terminal code            TERM#<code>                 TERM
-//	registry by identifier   REG#<VAT|EORI|DUNS|APCS|SCAC>#v  ENT#<id>
-//	registry by name gram    REG#NG#<first rune>         <trigram>#<id>
-//	client                   CLIENT#<clientId>           CLIENT                   ENT#<id> / CLIENT#<clientId>
-//	subscription key         KEY#<sha256 of key>         KEY                      ENT#<id> / KEY#<env>#<api>#<prefix>
-//	ingestion id             INGEST#<guid>               INGEST                   ENT#<id> / INGEST#<env>
-//	active release           REL#<port>#<container>      ACTIVE#<carrier>#<B/L key>  EXP#<day> / <expiry>#<releaseId> (until expired)
-//	archived release         REL#<port>#<container>      ARCHIVED#<releaseId>
-//	outcome (audit, outbox)  REL#<port>#<container>      OUT#<publicRefId>#<item>
+//	what                     pk                                  sk                              index keys
+//	entity profile           ENT#<nxtEntityId>                   PROFILE                         gsi1: ENTITIES / <folded name>#<id>
+//	unique VAT               UNQ#VAT#<vat>                       UNQ
+//	unique name              UNQ#NAME#<folded name>              UNQ
+//	terminal code            TERM#<code>                         TERM
+//	registry by identifier   REG#<VAT|EORI|DUNS|APCS|SCAC>#v     ENT#<id>
+//	registry by name gram    REG#NG#<first rune>                 <trigram>#<id>
+//	client                   CLIENT#<clientId>                   CLIENT                          gsi1: ENT#<id> / CLIENT#<clientId>
+//	subscription key         KEY#<sha256 of key>                 KEY                             gsi1: ENT#<id> / KEY#<env>#<api>#<prefix>
+//	ingestion id             INGEST#<guid>                       INGEST                          gsi1: ENT#<id> / INGEST#<env>
+//	active release           REL#<port>#<container>              ACTIVE#<carrier>#<B/L key>      gsi1: EXP#<day> / <expiry>#<releaseId> (until expired)
+//	archived release         REL#<port>#<container>              ARCHIVED#<releaseId>
+//	outcome (audit, outbox)  REL#<port>#<container>              OUT#<publicRefId>#<item>
+//	chain of custody hop     REL#<port>#<container>              HOP#<releaseId>#<seq>
 //	release id of a carrier  RID#<carrier>#<releaseIdentification>  RID
-//	notification (TTL 168 h) NOTIF#<receiver>            <storedOn>#<ref>#<item>#<n>  NREF#<ref> / <receiver>#<sk>       NREL#<releaseId> / <receiver>#<sk>
+//	right membership (E2)    RIGHTS#<entity>                     <port>#<container>#<releaseId>
+//	right counter shard      RIGHTS#<entity>                     #COUNT#<port>#<shard>
+//	notification (TTL 168 h) NOTIF#<receiver>                    <storedOn>#<ref>#<item>#<n>     nr: NR#<ref> / <receiver>#<sk>
+//	                                                                                             ne: NE#<receiver>#<event> / <sk>
+//	                                                                                             nc: NC#<receiver>#<container> / <sk> (when it has one)
+//	                                                                                             nl: NL#<releaseId> / <receiver>#<sk> (when it has one)
 //
 // The registry items carry the entity's summary (registry.Summary), so that a search applies every
 // filter and sorts by name from one Query, and reads full profiles for one page only.

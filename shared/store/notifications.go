@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -15,10 +18,12 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
+// Index names and key attributes of the notification indexes (catalog.SingleTable).
 const (
-	attrGSI2PK = "gsi2pk"
-	attrGSI2SK = "gsi2sk"
-	gsi2       = "gsi2"
+	idxByReference = "notifByReference"
+	idxByRelease   = "notifByRelease"
+	idxByContainer = "notifByContainer"
+	idxByEvent     = "notifByEvent"
 	// storedOnLayout sorts as text in time order (fixed width).
 	storedOnLayout = "2006-01-02T15:04:05.000000000Z"
 )
@@ -34,7 +39,10 @@ func NotificationSK(storedOn time.Time, ref, seq string) string {
 func timeKey(t time.Time) string { return t.UTC().Format(storedOnLayout) }
 
 // PutNotifications writes notifications with BatchWriteItem. Keys and content are deterministic,
-// so writing them again (a retried stream record) overwrites with the same item: no copies.
+// so writing them again (a retried stream record) overwrites with the same item: no copies. Each
+// carries the keys of the notification indexes that apply to it: by reference and by event
+// always; by container and by release only when it has one (sparse, so no key gathers the
+// notifications without a value).
 func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notification) error {
 	var reqs []types.WriteRequest
 	for _, n := range ns {
@@ -45,15 +53,18 @@ func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notifica
 		sk := NotificationSK(n.StoredOn, n.PublicReferenceID, n.Seq)
 		item[attrPK], item[attrSK], item[attrItemType] = str(notifPK(n.NxtEntityID)), str(sk), str("Notification")
 		item["storedOn"] = str(n.StoredOn.UTC().Format(time.RFC3339Nano))
-		// Every notification carries both index keys: DynamoDB Local never TTL-deletes an item that
-		// lacks a GSI key (and then stops deleting for the whole table).
-		rel := n.ReleaseID
-		if rel == "" {
-			rel = "-"
+		item["nrpk"], item["nrsk"] = str("NR#"+n.PublicReferenceID), str(n.NxtEntityID+"#"+sk)
+		item["nepk"], item["nesk"] = str("NE#"+n.NxtEntityID+"#"+n.Event), str(sk)
+		if n.EquipmentNumber != "" {
+			item["ncpk"], item["ncsk"] = str("NC#"+n.NxtEntityID+"#"+n.EquipmentNumber), str(sk)
 		}
-		item[attrGSI1PK], item[attrGSI1SK] = str("NREF#"+n.PublicReferenceID), str(n.NxtEntityID+"#"+sk)
-		item[attrGSI2PK], item[attrGSI2SK] = str("NREL#"+rel), str(n.NxtEntityID+"#"+sk)
+		if n.ReleaseID != "" {
+			item["nlpk"], item["nlsk"] = str("NL#"+n.ReleaseID), str(n.NxtEntityID+"#"+sk)
+		}
 		item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(n.StoredOn.Add(notification.Retention).Unix(), 10)}
+		if err := checkSize("notification "+sk, item); err != nil {
+			return err
+		}
 		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
 	}
 	return s.batchWrite(ctx, reqs)
@@ -76,7 +87,7 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 			}
 			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: batch})
 			if err != nil {
-				return err
+				return permanent(err)
 			}
 			batch = out.UnprocessedItems
 		}
@@ -84,57 +95,221 @@ func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error
 	return nil
 }
 
-// QueryNotifications runs the query: on the receiver's partition by time range (newest first), or
-// on an index by reference. It returns at most one page (bounded), filtered by event and container.
-func (s *Store) QueryNotifications(ctx context.Context, q notification.Query) ([]notification.Notification, error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false), Limit: aws.Int32(q.Limit)}
-	vals := map[string]types.AttributeValue{}
-	switch {
-	case q.PublicRef != "":
-		in.IndexName, in.KeyConditionExpression = aws.String(gsi1), aws.String("gsi1pk = :p")
-		vals[":p"] = str("NREF#" + q.PublicRef)
-	case q.ReleaseID != "":
-		in.IndexName, in.KeyConditionExpression = aws.String(gsi2), aws.String("gsi2pk = :p")
-		vals[":p"] = str("NREL#" + q.ReleaseID)
-	default:
-		in.KeyConditionExpression = aws.String("pk = :p AND sk BETWEEN :lo AND :hi")
-		vals[":p"], vals[":lo"], vals[":hi"] = str(notifPK(q.Receiver)), str(timeKey(q.From)), str(timeKey(q.To.Add(-time.Nanosecond))+"#\uffff")
-		var filters []string
-		if q.Event != "" {
-			filters = append(filters, "event = :e")
-			vals[":e"] = str(q.Event)
-		}
-		if q.Equipment != "" {
-			filters = append(filters, "equipmentNumber = :c")
-			vals[":c"] = str(q.Equipment)
-		}
-		if len(filters) > 0 {
-			in.FilterExpression = aws.String(joinAnd(filters))
+// notificationPath is how one E7 query reads: a key condition on an index (or the table) and the
+// filters the key does not cover.
+type notificationPath struct {
+	index   string // "" for the table itself
+	pkName  string
+	pkValue string
+	skName  string
+	prefix  string // before the time part of the sort key (the receiver, on the shared indexes)
+	filters map[string]string
+}
+
+func pathOf(q notification.Query) notificationPath {
+	p := notificationPath{filters: map[string]string{}}
+	filter := func(name, value string) {
+		if value != "" {
+			p.filters[name] = value
 		}
 	}
-	in.ExpressionAttributeValues = vals
-	out, err := s.db.Query(ctx, in)
+	switch {
+	case q.PublicRef != "":
+		p.index, p.pkName, p.pkValue, p.skName, p.prefix = idxByReference, "nrpk", "NR#"+q.PublicRef, "nrsk", q.Receiver+"#"
+		filter("releaseId", q.ReleaseID)
+		filter("equipmentNumber", q.Equipment)
+		filter("event", q.Event)
+	case q.ReleaseID != "":
+		p.index, p.pkName, p.pkValue, p.skName, p.prefix = idxByRelease, "nlpk", "NL#"+q.ReleaseID, "nlsk", q.Receiver+"#"
+		filter("equipmentNumber", q.Equipment)
+		filter("event", q.Event)
+	case q.Equipment != "":
+		p.index, p.pkName, p.pkValue, p.skName = idxByContainer, "ncpk", "NC#"+q.Receiver+"#"+q.Equipment, "ncsk"
+		filter("event", q.Event)
+	case q.Event != "":
+		p.index, p.pkName, p.pkValue, p.skName = idxByEvent, "nepk", "NE#"+q.Receiver+"#"+q.Event, "nesk"
+	default:
+		p.pkName, p.pkValue, p.skName = attrPK, notifPK(q.Receiver), attrSK
+	}
+	return p
+}
+
+// QueryNotifications reads one page of a receiver's notifications, newest first: a Query on the
+// path's key and the time range (from q.Before when it continues a listing), reading on through
+// the range until the page is full, so a filter never hides a match behind a Limit. Through an
+// index it reads keys, then the page's notifications from the table (BatchGetItem).
+func (s *Store) QueryNotifications(ctx context.Context, q notification.Query) (notification.Page, error) {
+	p := pathOf(q)
+	lo, hi := timeKey(q.From), timeKey(q.To.Add(-time.Nanosecond))+"#\uffff"
+	if q.Before != "" && q.Before < hi {
+		hi = q.Before // inclusive: the item at the cursor is skipped below
+	}
+	vals := map[string]types.AttributeValue{":p": str(p.pkValue), ":lo": str(p.prefix + lo), ":hi": str(p.prefix + hi)}
+	names := map[string]string{"#pk": p.pkName, "#sk": p.skName}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, ScanIndexForward: aws.Bool(false),
+		KeyConditionExpression: aws.String("#pk = :p AND #sk BETWEEN :lo AND :hi"),
+	}
+	if p.index != "" {
+		in.IndexName = aws.String(p.index)
+	}
+	var conds []string
+	for name, v := range p.filters {
+		k := "f" + strconv.Itoa(len(conds))
+		names["#"+k], vals[":"+k] = name, str(v)
+		conds = append(conds, "#"+k+" = :"+k)
+	}
+	sort.Strings(conds)
+	if len(conds) > 0 {
+		in.FilterExpression = aws.String(strings.Join(conds, " AND "))
+	}
+	in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, vals
+
+	// One more than a page tells whether another page follows.
+	var found []map[string]types.AttributeValue
+	for len(found) <= q.Limit {
+		if len(conds) == 0 {
+			in.Limit = aws.Int32(int32(q.Limit + 2 - len(found)))
+		}
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return notification.Page{}, err
+		}
+		for _, it := range out.Items {
+			if sVal(it[attrSK]) != q.Before {
+				found = append(found, it)
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	more := len(found) > q.Limit
+	found = found[:min(len(found), q.Limit)]
+	if p.index != "" {
+		var err error
+		if found, err = s.fetch(ctx, found); err != nil {
+			return notification.Page{}, err
+		}
+	}
+	page := notification.Page{Items: make([]notification.Notification, 0, len(found))}
+	size := 0
+	for _, it := range found {
+		var n notification.Notification
+		if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
+			return notification.Page{}, err
+		}
+		if size += len(n.Message); size > q.MaxBytes && len(page.Items) > 0 {
+			more = true
+			break
+		}
+		page.Items = append(page.Items, n)
+		page.Next = sVal(it[attrSK])
+	}
+	if !more {
+		page.Next = ""
+	}
+	return page, nil
+}
+
+// fetch reads the full notifications of index entries, in their order (BatchGetItem, 100 keys a
+// call).
+func (s *Store) fetch(ctx context.Context, entries []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	byKey := make(map[string]map[string]types.AttributeValue, len(entries))
+	for start := 0; start < len(entries); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, e := range entries[start:min(start+100, len(entries))] {
+			keys = append(keys, key(sVal(e[attrPK]), sVal(e[attrSK])))
+		}
+		err := s.batchGet(ctx, keys, false, func(it map[string]types.AttributeValue) error {
+			byKey[sVal(it[attrPK])+"\x00"+sVal(it[attrSK])] = it
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]map[string]types.AttributeValue, 0, len(entries))
+	for _, e := range entries {
+		if it, ok := byKey[sVal(e[attrPK])+"\x00"+sVal(e[attrSK])]; ok { // TTL may remove one between the two reads
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// SentUnder tells whether notifications under a public reference (or of a release, when ref is
+// empty) stored in [from, to) exist for the receiver, and for anyone. The receiver's are one key
+// condition; anyone's are read through the reference's index entries (a reference reaches a few
+// hundred receivers at most) until a live one turns up.
+func (s *Store) SentUnder(ctx context.Context, receiver, ref, releaseID string, from, to time.Time) (notification.Sent, error) {
+	q := notification.Query{Receiver: receiver, From: from, To: to, PublicRef: ref, ReleaseID: releaseID, Limit: 1, MaxBytes: notification.MaxPageBytes}
+	p := pathOf(q)
+	lo, hi := timeKey(from), timeKey(to.Add(-time.Nanosecond))+"#\uffff"
+	names := map[string]string{"#pk": p.pkName, "#sk": p.skName}
+	mine, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(p.index), Limit: aws.Int32(1),
+		KeyConditionExpression:    aws.String("#pk = :p AND #sk BETWEEN :lo AND :hi"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.pkValue), ":lo": str(p.prefix + lo), ":hi": str(p.prefix + hi)},
+	})
+	if err != nil {
+		return notification.Sent{}, err
+	}
+	if len(mine.Items) > 0 {
+		return notification.Sent{ToCaller: true, ToAnyone: true}, nil
+	}
+	found := false
+	err = s.query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(p.index), ProjectionExpression: aws.String("#sk"),
+		KeyConditionExpression:    aws.String("#pk = :p"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(p.pkValue)},
+	}, func(it map[string]types.AttributeValue) error {
+		// The sort key is <receiver>#<storedOn>#…: its time says whether it is still live.
+		if _, rest, ok := strings.Cut(sVal(it[p.skName]), "#"); ok && rest >= lo && rest <= hi {
+			found = true
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return notification.Sent{}, err
+	}
+	return notification.Sent{ToAnyone: found}, nil
+}
+
+// NotificationsUnder returns every notification stored under a public reference, to every
+// receiver (support tooling and tests: what did this request cause?).
+func (s *Store) NotificationsUnder(ctx context.Context, ref string) ([]notification.Notification, error) {
+	var entries []map[string]types.AttributeValue
+	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(idxByReference),
+		KeyConditionExpression:    aws.String("nrpk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str("NR#" + ref)},
+	}, func(it map[string]types.AttributeValue) error {
+		entries = append(entries, it)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	ns := make([]notification.Notification, 0, len(out.Items))
-	for _, it := range out.Items {
-		var n notification.Notification
-		if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
+	items, err := s.fetch(ctx, entries)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]notification.Notification, len(items))
+	for i, it := range items {
+		if err := attributevalue.UnmarshalMapWithOptions(it, &out[i], jsonTagsDecode); err != nil {
 			return nil, err
 		}
-		ns = append(ns, n)
 	}
-	return ns, nil
+	return out, nil
 }
 
-func joinAnd(fs []string) string {
-	out := fs[0]
-	for _, f := range fs[1:] {
-		out += " AND " + f
-	}
-	return out
-}
+// errStop ends a query early.
+var errStop = errors.New("stop")
 
 // OutcomeFromStream decodes an outcome item from a stream record's new image.
 func OutcomeFromStream(image map[string]events.DynamoDBAttributeValue) (release.Outcome, error) {
