@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -87,6 +88,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
 		RemovalPolicy: removal,
 	})
+	// Client secrets are hashed with a key derived from this HMAC key (a MAC of a fixed label), so
+	// the hash key exists only in KMS and in the memory of the token function and support staff's
+	// tooling, who may call kms:GenerateMac on it.
+	secretKey := awskms.NewKey(st, jsii.String("ClientSecretKey"), &awskms.KeyProps{
+		Description:   jsii.String("CPu " + props.Stage + " client-secret hash key (HMAC, derivation only)"),
+		KeySpec:       awskms.KeySpec_HMAC_256,
+		KeyUsage:      awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		RemovalPolicy: removal,
+	})
 
 	queues := map[string]awssqs.Queue{}
 	dlqs := map[string]awssqs.Queue{}
@@ -125,6 +135,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return props.AllowedPorts
 		case catalog.EnvTokenTTL:
 			return "3600"
+		case catalog.EnvClientSecretKey:
+			return "kms:" + *secretKey.KeyArn()
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -158,6 +170,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			switch {
 			case g.On == catalog.Table && g.Access == catalog.Read:
 				b.Table.GrantReadData(f)
+			case g.On == catalog.Table && g.Access == catalog.Write && g.KeyPrefix != "":
+				// Only items whose partition key starts with the prefix (IAM's LeadingKeys).
+				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:DeleteItem"),
+					Resources: jsii.Strings(*b.Table.TableArn()),
+					Conditions: &map[string]any{
+						"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{g.KeyPrefix + "*"}},
+					},
+				}))
 			case g.On == catalog.Table && g.Access == catalog.Write:
 				b.Table.GrantWriteData(f)
 			case g.On == catalog.Table && g.Access == catalog.ReadWrite:
@@ -168,6 +189,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				tokenKey.Grant(f, jsii.String("kms:Sign"))
 			case g.On == catalog.TokenKey && g.Access == catalog.Verify:
 				tokenKey.Grant(f, jsii.String("kms:GetPublicKey"))
+			case g.On == catalog.ClientSecretKey && g.Access == catalog.Mac:
+				secretKey.Grant(f, jsii.String("kms:GenerateMac"))
 			default:
 				panic(fmt.Sprintf("function %s: unsupported grant %+v", fn.Name, g))
 			}
@@ -210,6 +233,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 	awscdk.NewCfnOutput(st, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: b.Api.Url()})
 	awscdk.NewCfnOutput(st, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: b.Table.TableName()})
 	awscdk.NewCfnOutput(st, jsii.String("UsagePlanId"), &awscdk.CfnOutputProps{Value: b.UsagePlan.UsagePlanId()})
+	awscdk.NewCfnOutput(st, jsii.String("ClientSecretKeyArn"), &awscdk.CfnOutputProps{
+		Value:       secretKey.KeyArn(),
+		Description: jsii.String("cpuadmin --client-secret-key: support staff derive the client-secret hash key from it (kms:GenerateMac)"),
+	})
 	return b
 }
 

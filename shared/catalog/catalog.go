@@ -56,13 +56,14 @@ type Trigger struct {
 type EnvRef int
 
 const (
-	EnvTableName     EnvRef = iota // the single table's name
-	EnvStage                       // the stage ("staging", "production", "local")
-	EnvTokenSigner                 // where tokens are signed: a KMS key in AWS, a generated key locally
-	EnvTokenVerifier               // how tokens are verified: the same KMS key's public half, locally the generated public key
-	EnvQueueURL                    // a queue's URL (Env.Queue names it)
-	EnvAllowedPorts                // configured UN/LOCODEs of the ports served
-	EnvTokenTTL                    // token lifetime in seconds
+	EnvTableName       EnvRef = iota // the single table's name
+	EnvStage                         // the stage ("staging", "production", "local")
+	EnvTokenSigner                   // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier                 // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                      // a queue's URL (Env.Queue names it)
+	EnvAllowedPorts                  // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                      // token lifetime in seconds
+	EnvClientSecretKey               // the client-secret hash key: a KMS HMAC key to derive it from in AWS, a generated key locally
 )
 
 // Env is one environment variable of a function.
@@ -82,6 +83,7 @@ const (
 	Send   // sqs:SendMessage (receiving comes with the event source mapping)
 	Sign   // kms:Sign on the token key
 	Verify // kms:GetPublicKey on the token key
+	Mac    // kms:GenerateMac on the client-secret key
 )
 
 // Resource a grant applies to.
@@ -91,6 +93,7 @@ const (
 	Table Resource = iota
 	QueueResource
 	TokenKey
+	ClientSecretKey // the HMAC KMS key the client-secret hash key is derived from
 )
 
 // Grant is one least-privilege permission of a function.
@@ -98,7 +101,14 @@ type Grant struct {
 	On     Resource
 	Queue  string // for QueueResource
 	Access Access
+	// KeyPrefix, on a Write grant of the Table, limits it to items whose partition key starts with
+	// it (IAM's dynamodb:LeadingKeys).
+	KeyPrefix string
 }
+
+// AuthFailuresPrefix starts the partition key of the token endpoint's failed-authentication
+// records (shared/store), the only items the token function may write.
+const AuthFailuresPrefix = "AUTHFAIL#"
 
 // Function is one Lambda: its folder under functions/ is its Name.
 type Function struct {
@@ -173,11 +183,16 @@ func Functions() []Function {
 			Env: env(
 				Env{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
 				Env{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
+				Env{Name: "CLIENT_SECRET_KEY", Ref: EnvClientSecretKey},
 			),
-			Grants: []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Sign}},
-			// The secret hash is deliberately slow; give the function CPU for it.
+			// It writes its failed-authentication records and nothing else: never a client.
+			Grants: []Grant{
+				{On: Table, Access: Read}, {On: Table, Access: Write, KeyPrefix: AuthFailuresPrefix},
+				{On: TokenKey, Access: Sign}, {On: ClientSecretKey, Access: Mac},
+			},
+			// A keyed hash (HMAC) costs microseconds: the function needs no CPU beyond the minimum.
 			Timeout:  10 * time.Second,
-			MemoryMB: 1024,
+			MemoryMB: 256,
 		},
 		{
 			Name:        "entities-search",

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -146,7 +147,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			ResourcePath: resource,
 			HTTPMethod:   req.Method,
 			Path:         "/" + g.stage + req.URL.Path,
-			Identity:     events.APIGatewayRequestIdentity{SourceIP: strings.Split(req.RemoteAddr, ":")[0]},
+			Identity:     events.APIGatewayRequestIdentity{SourceIP: sourceIP(req.RemoteAddr)},
 		},
 	}
 	for k, vs := range req.Header {
@@ -238,6 +239,15 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, ev event
 		return answer, false
 	}
 	return answer, true
+}
+
+// sourceIP is the caller's address without the port, as API Gateway reports it (IPv6 too).
+func sourceIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
 }
 
 func allows(p events.APIGatewayCustomAuthorizerPolicy) bool {

@@ -37,7 +37,10 @@ func (NoUsagePlan) Register(context.Context, string, ...string) (func(context.Co
 
 // Service onboards entities.
 type Service struct {
-	Store       Store
+	Store Store
+	// Secrets hashes client secrets with the stage's client-secret key (derived from KMS for a
+	// deployed stage, read from .local/stack.json for the local stack).
+	Secrets     *identity.SecretHasher
 	Plan        UsagePlan
 	Environment string
 	Now         func() time.Time
@@ -70,7 +73,7 @@ func (s Service) newCredentials(entityID string) (identity.Issued, error) {
 	var out identity.Issued
 	var err error
 	now := s.Now()
-	if out.Client, out.ClientSecret, err = identity.NewClient(entityID, "", "", now); err != nil {
+	if out.Client, out.ClientSecret, err = identity.NewClient(s.Secrets, entityID, "", "", now); err != nil {
 		return out, err
 	}
 	if out.Key, out.SubscriptionKey, err = identity.NewSubscriptionKey(entityID, catalog.SubscriptionAPI, s.Environment, "", now); err != nil {

@@ -16,6 +16,11 @@
 //	outcome (audit, outbox)  REL#<port>#<container>      OUT#<publicRefId>#<item>
 //	release id of a carrier  RID#<carrier>#<releaseIdentification>  RID
 //	notification (TTL 168 h) NOTIF#<receiver>            <storedOn>#<ref>#<item>#<n>  NREF#<ref> / <receiver>#<sk>       NREL#<releaseId> / <receiver>#<sk>
+//	failed client auth (TTL) AUTHFAIL#<sha256 of clientId>  IP#<sourceIp>          (its pk / sk)                        (its pk / sk)
+//
+// Failed client authentications (the token endpoint's slow-down) hold failures, windowEndMs,
+// blockedUntilMs, clientId (at most 128 characters) and sourceIp; expiresAt is the end of their
+// 15-minute window, and readers judge them by windowEndMs, since TTL removes items late.
 //
 // The registry items carry the entity's summary (registry.Summary), so that a search applies every
 // filter and sorts by name from one Query, and reads full profiles for one page only.
