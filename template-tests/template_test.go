@@ -380,6 +380,47 @@ func TestRestAPI(t *testing.T) {
 	}
 }
 
+// TestThrottles: every route the catalog throttles has the same limits as a stage method setting,
+// and every function with reserved concurrency has it in its template; nothing else is limited.
+func TestThrottles(t *testing.T) {
+	for _, stage := range []string{"staging", "production"} {
+		tpl := templates[stage]
+		settings := map[string]map[string]any{}
+		for _, ms := range one(t, tpl, "AWS::ApiGateway::Stage")["MethodSettings"].([]any) {
+			m := ms.(map[string]any)
+			settings[fmt.Sprint(m["ResourcePath"], " ", m["HttpMethod"])] = m
+		}
+		throttled := 0
+		for _, fn := range catalog.Platform().Functions {
+			if r := fn.Trigger.Route; r != nil && r.Throttle != nil {
+				throttled++
+				// A method setting names its resource as "/" + the path with its slashes escaped as ~1.
+				m := settings["/"+strings.ReplaceAll(r.Path, "/", "~1")+" "+r.Method]
+				if m == nil || m["ThrottlingRateLimit"] != r.Throttle.RatePerSecond || m["ThrottlingBurstLimit"] != float64(r.Throttle.Burst) {
+					t.Errorf("%s %s %s: method setting %s, want %+v (settings %s)", stage, r.Method, r.Path, js(m), *r.Throttle, js(settings))
+				}
+			}
+			got := functionProps(t, tpl, fn.Name)["ReservedConcurrentExecutions"]
+			if (fn.ReservedConcurrency == 0 && got != nil) || (fn.ReservedConcurrency > 0 && got != float64(fn.ReservedConcurrency)) {
+				t.Errorf("%s %s: reserved concurrency %v, catalog %d", stage, fn.Name, got, fn.ReservedConcurrency)
+			}
+		}
+		withThrottle := 0
+		for _, m := range settings {
+			if m["ThrottlingRateLimit"] != nil {
+				withThrottle++
+			}
+		}
+		if throttled == 0 || withThrottle != throttled {
+			t.Errorf("%s: %d throttled routes in the catalog, %d method settings with a throttle", stage, throttled, withThrottle)
+		}
+	}
+	tok, _ := catalog.Lookup("oauth-token")
+	if th := tok.Trigger.Route.Throttle; th == nil || th.RatePerSecond != 25 || th.Burst != 50 || tok.ReservedConcurrency != 10 {
+		t.Errorf("token endpoint limits: %+v, reserved %d", th, tok.ReservedConcurrency)
+	}
+}
+
 // refersTo tells whether a template value references the function's logical id (its construct id
 // followed by CDK's 8-character hash), and not another function whose name starts the same.
 func refersTo(v any, fn string) bool {

@@ -151,6 +151,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			Retention:     awslogs.RetentionDays_ONE_MONTH,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
+		var reserved *float64
+		if fn.ReservedConcurrency > 0 {
+			reserved = jsii.Number(float64(fn.ReservedConcurrency))
+		}
 		f := awslambda.NewFunction(st, jsii.String(pascal(fn.Name)), &awslambda.FunctionProps{
 			FunctionName:  jsii.String(fmt.Sprintf("cpu-%s-%s", props.Stage, fn.Name)),
 			Description:   jsii.String(fn.Description),
@@ -164,7 +168,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 			LogGroup:      logs,
 			Tracing:       awslambda.Tracing_ACTIVE,
+			// Kept for the function and its ceiling at once (catalog.Function.ReservedConcurrency).
+			ReservedConcurrentExecutions: reserved,
 		})
+
 		b.Functions[fn.Name] = f
 		for _, g := range fn.Grants {
 			switch {

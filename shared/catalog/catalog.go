@@ -24,6 +24,15 @@ type Route struct {
 	Method string
 	Path   string
 	Auth   AuthMode
+	// Throttle, when set, limits the route for all callers together (API Gateway's method
+	// throttling; the local gateway applies the same token bucket).
+	Throttle *Throttle
+}
+
+// Throttle is a token bucket: RatePerSecond calls a second sustained, Burst at once.
+type Throttle struct {
+	RatePerSecond float64
+	Burst         int
 }
 
 // QueueTrigger feeds a function from an SQS queue (event source mapping with partial batch failures).
@@ -120,6 +129,10 @@ type Function struct {
 	Grants      []Grant
 	Timeout     time.Duration
 	MemoryMB    int
+	// ReservedConcurrency, when above zero, is both the most instances the function may run at
+	// once and a share of the account's concurrency kept for it: an invocation beyond it is
+	// throttled instead of taking concurrency the other functions need.
+	ReservedConcurrency int
 }
 
 // Queue is an SQS queue; every queue gets a DLQ that receives a message after MaxReceives failures.
@@ -156,6 +169,14 @@ type RatePlan struct {
 // Plan: 500 calls a minute (contract §2).
 var Plan = RatePlan{Calls: 500, Window: time.Minute}
 
+// The token endpoint's limits: 25 calls a second with bursts of 50 for all callers together, and at
+// most 10 instances of its function.
+const (
+	TokenRate        = 25
+	TokenBurst       = 50
+	TokenConcurrency = 10
+)
+
 // MaxBodyBytes is the largest request body the API accepts (contract §4: 413 above 1 MiB).
 const MaxBodyBytes = 1 << 20
 
@@ -179,7 +200,12 @@ func Functions() []Function {
 		{
 			Name:        "oauth-token",
 			Description: "POST /oauth2/token: client credentials grant",
-			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public}},
+			// Public, so it cannot lean on the usage plan: the route is throttled for everyone
+			// together and the function's concurrency is capped and reserved, so a flood of token
+			// calls can neither run up the bill nor take the concurrency of the authorizer and the
+			// consumers (review finding #5). Clients fetch a token an hour, not a call.
+			Trigger: Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public,
+				Throttle: &Throttle{RatePerSecond: TokenRate, Burst: TokenBurst}}},
 			Env: env(
 				Env{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
 				Env{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
@@ -191,8 +217,9 @@ func Functions() []Function {
 				{On: TokenKey, Access: Sign}, {On: ClientSecretKey, Access: Mac},
 			},
 			// A keyed hash (HMAC) costs microseconds: the function needs no CPU beyond the minimum.
-			Timeout:  10 * time.Second,
-			MemoryMB: 256,
+			Timeout:             10 * time.Second,
+			MemoryMB:            256,
+			ReservedConcurrency: TokenConcurrency,
 		},
 		{
 			Name:        "entities-search",
@@ -364,7 +391,8 @@ var GatewayResponses = []GatewayResponse{
 	{Type: "UNAUTHORIZED", Status: 401, Detail: "A valid bearer token and subscription key are required."},
 	{Type: "ACCESS_DENIED", Status: 401, Detail: "The credentials do not grant access to this API."},
 	{Type: "INVALID_API_KEY", Status: 401, Detail: "The subscription key is not valid for this API."},
-	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
+	// One answer for both throttles API Gateway applies: the usage plan and the token route's.
+	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key; the token endpoint takes 25 calls a second from all callers together."},
 	{Type: "QUOTA_EXCEEDED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Detail: "No such route."},
 	{Type: "REQUEST_TOO_LARGE", Status: 413, Detail: "The request is too large."},
