@@ -145,7 +145,7 @@ func TestAuthorizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.UsageIdentifierKey != key || resp.Context[apigw.CtxEntityID] != "NXT200000001" || resp.Context[apigw.CtxRoles] != "ShippingAgent" {
+	if resp.UsageIdentifierKey != identity.UsageIdentifier(key) || resp.Context[apigw.CtxEntityID] != "NXT200000001" || resp.Context[apigw.CtxRoles] != "ShippingAgent" {
 		t.Fatalf("answer %+v", resp)
 	}
 	if resp.PolicyDocument.Statement[0].Effect != "Allow" || resp.PolicyDocument.Statement[0].Resource[0] != "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/staging/*/*" {

@@ -90,6 +90,16 @@ func HashKey(key string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// UsageIdentifier is what API Gateway knows a subscription key by: the authorizer hands it over as
+// the usage identifier key and the support tooling registers it as the API key's value, so API
+// Gateway (whose API keys anyone with apigateway:GET can read) never holds a subscription key in
+// clear. It is a SHA-256 of the key, domain-separated from HashKey so that neither form can be
+// looked up with the other; 50 characters, within API Gateway's 20 to 128.
+func UsageIdentifier(rawKey string) string {
+	sum := sha256.Sum256([]byte("usage-identifier:" + rawKey))
+	return "cpu-usage-" + hex.EncodeToString(sum[:])[:40]
+}
+
 // ClientUsageKey is the usage-plan key that rate-limits a client calling without a subscription
 // key (contract §2: per client where no key is sent). It is not a secret: only the authorizer
 // hands it to the gateway.

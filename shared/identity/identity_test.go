@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,22 @@ func TestSecretKeySetting(t *testing.T) {
 	}
 	if _, err := SecretHasherFromLocal(base64.StdEncoding.EncodeToString([]byte("too short"))); err == nil {
 		t.Fatal("short local key accepted")
+	}
+}
+
+// TestUsageIdentifier: API Gateway gets a derived value, never the key, and not its lookup hash.
+func TestUsageIdentifier(t *testing.T) {
+	raw := "local-demo-subscription-key-0001"
+	id := UsageIdentifier(raw)
+	sum := sha256.Sum256([]byte("usage-identifier:" + raw))
+	if id != "cpu-usage-"+hex.EncodeToString(sum[:])[:40] || len(id) != 50 {
+		t.Fatalf("usage identifier %q", id)
+	}
+	if strings.Contains(id, raw) || strings.Contains(HashKey(raw), id[len("cpu-usage-"):]) {
+		t.Fatal("usage identifier reveals the key or its lookup hash")
+	}
+	if UsageIdentifier(raw+"x") == id || UsageIdentifier(raw) != id {
+		t.Fatal("usage identifier is not a function of the key")
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package onboarding is what support staff do for a new company (seed 002: "your client is manually
 // created by the Support service"): register the entity and issue its client, subscription key and
-// ingestion id, all or nothing, and register the keys in the stage's usage plan.
+// ingestion id, all or nothing, and register the keys' usage identifiers in the stage's usage plan.
 package onboarding
 
 import (
@@ -21,9 +21,11 @@ type Store interface {
 }
 
 // UsagePlan registers API keys with the gateway's usage plan. In AWS it is API Gateway; the local
-// gateway counts every key the authorizer accepts, so locally nothing needs registering.
+// gateway counts every usage identifier the authorizer returns, so locally nothing needs
+// registering.
 type UsagePlan interface {
-	// Register adds the key values and returns a way to take them back.
+	// Register adds API keys with these values (usage identifiers, never subscription keys: see
+	// identity.UsageIdentifier) and returns a way to take them back.
 	Register(ctx context.Context, name string, values ...string) (undo func(context.Context) error, err error)
 }
 
@@ -84,7 +86,10 @@ func (s Service) newCredentials(entityID string) (identity.Issued, error) {
 }
 
 func (s Service) withPlan(ctx context.Context, issued identity.Issued, write func() error) error {
-	undo, err := s.Plan.Register(ctx, issued.Client.EntityID+"-"+issued.Key.Prefix, issued.SubscriptionKey, identity.ClientUsageKey(issued.Client.ClientID))
+	// What the authorizer will hand API Gateway for this key and for calls of the client without
+	// a key: the subscription key itself never reaches API Gateway.
+	undo, err := s.Plan.Register(ctx, issued.Client.EntityID+"-"+issued.Key.Prefix,
+		identity.UsageIdentifier(issued.SubscriptionKey), identity.ClientUsageKey(issued.Client.ClientID))
 	if err != nil {
 		return fmt.Errorf("register keys in the usage plan (nothing was written): %w", err)
 	}

@@ -57,8 +57,14 @@ func TestOnboardIssueAndDuplicates(t *testing.T) {
 	if err != nil || !secrets.Check(&c, issued.ClientSecret) || !strings.HasPrefix(c.SecretHash, "hmac-sha256:v1:") {
 		t.Fatalf("client not usable: %v", err)
 	}
-	if len(plan.registered) != 1 || plan.registered[0][0] != issued.SubscriptionKey || plan.registered[0][1] != identity.ClientUsageKey(issued.Client.ClientID) {
+	// API Gateway gets the key's usage identifier, never the key.
+	if len(plan.registered) != 1 || plan.registered[0][0] != identity.UsageIdentifier(issued.SubscriptionKey) || plan.registered[0][1] != identity.ClientUsageKey(issued.Client.ClientID) {
 		t.Fatalf("usage plan keys: %v", plan.registered)
+	}
+	for _, v := range plan.registered[0] {
+		if strings.Contains(v, issued.SubscriptionKey) {
+			t.Fatalf("usage plan got the subscription key in clear: %v", plan.registered)
+		}
 	}
 
 	// Same VAT: refused with a clear error, keys taken back, nothing written.
