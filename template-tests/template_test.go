@@ -170,7 +170,7 @@ func TestNoSecretsInTemplates(t *testing.T) {
 	}
 	for stage, tpl := range templates {
 		raw := js(tpl)
-		for _, bad := range []string{"PRIVATE KEY", "pem:", "clientSecret", "secretHash"} {
+		for _, bad := range []string{"PRIVATE KEY", "pem:", "local:", "clientSecret", "secretHash", "hmac-sha256:"} {
 			if strings.Contains(raw, bad) {
 				t.Errorf("%s template contains %q", stage, bad)
 			}
@@ -181,28 +181,43 @@ func TestNoSecretsInTemplates(t *testing.T) {
 			}
 		}
 	}
-	key := one(t, templates["staging"], "AWS::KMS::Key")
-	if key["KeySpec"] != "ECC_NIST_P256" || key["KeyUsage"] != "SIGN_VERIFY" {
-		t.Errorf("token key: %v %v", key["KeySpec"], key["KeyUsage"])
+	// Two KMS keys: the token signing key and the HMAC key the client-secret hash key is derived
+	// from. Neither leaves KMS; the functions are told their ARNs, never key material.
+	specs := map[string]string{}
+	for _, k := range templates["staging"].resources("AWS::KMS::Key") {
+		specs[fmt.Sprint(k["KeySpec"])] = fmt.Sprint(k["KeyUsage"])
 	}
+	if len(specs) != 2 || specs["ECC_NIST_P256"] != "SIGN_VERIFY" || specs["HMAC_256"] != "GENERATE_VERIFY_MAC" {
+		t.Errorf("KMS keys: %v", specs)
+	}
+	env := js(functionProps(t, templates["staging"], "oauth-token")["Environment"])
+	if !regexp.MustCompile(`"CLIENT_SECRET_KEY":\{"Fn::Join":\["",\["kms:",\{"Fn::GetAtt":\["ClientSecretKey[0-9A-F]{8}","Arn"\]\}\]\]\}`).MatchString(env) {
+		t.Errorf("oauth-token's CLIENT_SECRET_KEY is not the HMAC key's ARN: %s", env)
+	}
+	out, ok := templates["staging"]["Outputs"].(map[string]any)["ClientSecretKeyArn"]
+	if !ok || !strings.Contains(js(out), "ClientSecretKey") {
+		t.Errorf("no ClientSecretKeyArn output for the support tooling: %s", js(out))
+	}
+}
+
+// functionProps returns the properties of a catalog function's Lambda.
+func functionProps(t *testing.T, tpl template, fnName string) map[string]any {
+	t.Helper()
+	for _, p := range tpl.resources("AWS::Lambda::Function") {
+		if strings.HasSuffix(fmt.Sprint(p["FunctionName"]), "-"+fnName) {
+			return p
+		}
+	}
+	t.Fatalf("no function %s", fnName)
+	return nil
 }
 
 // policyOf returns the actions granted to a function's role, joined.
 func policyOf(t *testing.T, tpl template, fnName string) string {
 	t.Helper()
-	var role string
-	for _, p := range tpl.resources("AWS::Lambda::Function") {
-		if strings.HasSuffix(fmt.Sprint(p["FunctionName"]), "-"+fnName) {
-			role = js(p["Role"])
-		}
-	}
 	var actions []string
-	for _, p := range tpl.resources("AWS::IAM::Policy") {
-		if strings.Contains(js(p["Roles"]), strings.TrimSuffix(strings.TrimPrefix(role, `{"Fn::GetAtt":[`), `,"Arn"]}`)) {
-			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
-				actions = append(actions, js(st.(map[string]any)["Action"]))
-			}
-		}
+	for _, st := range statementsOf(t, tpl, fnName) {
+		actions = append(actions, js(st["Action"]))
 	}
 	return strings.Join(actions, " ")
 }
@@ -210,12 +225,7 @@ func policyOf(t *testing.T, tpl template, fnName string) string {
 // statementsOf returns the policy statements of a function's role.
 func statementsOf(t *testing.T, tpl template, fnName string) []map[string]any {
 	t.Helper()
-	var role string
-	for _, p := range tpl.resources("AWS::Lambda::Function") {
-		if strings.HasSuffix(fmt.Sprint(p["FunctionName"]), "-"+fnName) {
-			role = js(p["Role"])
-		}
-	}
+	role := js(functionProps(t, tpl, fnName)["Role"])
 	var out []map[string]any
 	for _, p := range tpl.resources("AWS::IAM::Policy") {
 		if strings.Contains(js(p["Roles"]), strings.TrimSuffix(strings.TrimPrefix(role, `{"Fn::GetAtt":[`), `,"Arn"]}`)) {
@@ -234,8 +244,27 @@ func TestLeastPrivilege(t *testing.T) {
 		t.Errorf("entities-search may: %s", reg)
 	}
 	tok := policyOf(t, tpl, "oauth-token")
-	if !strings.Contains(tok, "kms:Sign") || strings.Contains(tok, "kms:Decrypt") || strings.Contains(tok, "dynamodb:PutItem") {
+	if !strings.Contains(tok, "kms:Sign") || !strings.Contains(tok, "kms:GenerateMac") || strings.Contains(tok, "kms:Decrypt") ||
+		strings.Contains(tok, "dynamodb:UpdateItem") || strings.Contains(tok, "dynamodb:BatchWriteItem") {
 		t.Errorf("oauth-token may: %s", tok)
+	}
+	// The token function writes its failed-authentication records and nothing else: every write
+	// it may make is limited to partition keys with their prefix.
+	for _, st := range statementsOf(t, tpl, "oauth-token") {
+		if a := js(st["Action"]); strings.Contains(a, "dynamodb:PutItem") || strings.Contains(a, "dynamodb:DeleteItem") {
+			if js(st["Condition"]) != `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["`+catalog.AuthFailuresPrefix+`*"]}}` {
+				t.Errorf("oauth-token may write beyond its failure records: %s", js(st))
+			}
+		}
+		if a := js(st["Action"]); strings.Contains(a, "kms:GenerateMac") && !strings.Contains(js(st["Resource"]), "ClientSecretKey") {
+			t.Errorf("oauth-token may GenerateMac on another key: %s", js(st))
+		}
+	}
+	// Only the token function may derive the client-secret key.
+	for _, fn := range catalog.Platform().Functions {
+		if fn.Name != "oauth-token" && strings.Contains(policyOf(t, tpl, fn.Name), "kms:GenerateMac") {
+			t.Errorf("%s may derive the client-secret key", fn.Name)
+		}
 	}
 	az := policyOf(t, tpl, "authorizer")
 	if !strings.Contains(az, "kms:GetPublicKey") || strings.Contains(az, "kms:Sign") || strings.Contains(az, "dynamodb:PutItem") {
@@ -375,6 +404,47 @@ func TestRestAPI(t *testing.T) {
 		if responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] != "404" {
 			t.Errorf("%s unknown routes do not answer 404", stage)
 		}
+	}
+}
+
+// TestThrottles: every route the catalog throttles has the same limits as a stage method setting,
+// and every function with reserved concurrency has it in its template; nothing else is limited.
+func TestThrottles(t *testing.T) {
+	for _, stage := range []string{"staging", "production"} {
+		tpl := templates[stage]
+		settings := map[string]map[string]any{}
+		for _, ms := range one(t, tpl, "AWS::ApiGateway::Stage")["MethodSettings"].([]any) {
+			m := ms.(map[string]any)
+			settings[fmt.Sprint(m["ResourcePath"], " ", m["HttpMethod"])] = m
+		}
+		throttled := 0
+		for _, fn := range catalog.Platform().Functions {
+			if r := fn.Trigger.Route; r != nil && r.Throttle != nil {
+				throttled++
+				// A method setting names its resource as "/" + the path with its slashes escaped as ~1.
+				m := settings["/"+strings.ReplaceAll(r.Path, "/", "~1")+" "+r.Method]
+				if m == nil || m["ThrottlingRateLimit"] != r.Throttle.RatePerSecond || m["ThrottlingBurstLimit"] != float64(r.Throttle.Burst) {
+					t.Errorf("%s %s %s: method setting %s, want %+v (settings %s)", stage, r.Method, r.Path, js(m), *r.Throttle, js(settings))
+				}
+			}
+			got := functionProps(t, tpl, fn.Name)["ReservedConcurrentExecutions"]
+			if (fn.ReservedConcurrency == 0 && got != nil) || (fn.ReservedConcurrency > 0 && got != float64(fn.ReservedConcurrency)) {
+				t.Errorf("%s %s: reserved concurrency %v, catalog %d", stage, fn.Name, got, fn.ReservedConcurrency)
+			}
+		}
+		withThrottle := 0
+		for _, m := range settings {
+			if m["ThrottlingRateLimit"] != nil {
+				withThrottle++
+			}
+		}
+		if throttled == 0 || withThrottle != throttled {
+			t.Errorf("%s: %d throttled routes in the catalog, %d method settings with a throttle", stage, throttled, withThrottle)
+		}
+	}
+	tok, _ := catalog.Lookup("oauth-token")
+	if th := tok.Trigger.Route.Throttle; th == nil || th.RatePerSecond != 25 || th.Burst != 50 || tok.ReservedConcurrency != 10 {
+		t.Errorf("token endpoint limits: %+v, reserved %d", th, tok.ReservedConcurrency)
 	}
 }
 

@@ -1,6 +1,7 @@
 // Command bench prints the platform's measurements (make bench). Every ratio compares with a
 // baseline measured in the same run on the same machine, so the numbers survive a noisy host:
-//   - function cost per request (ns, allocations) of E6 and E1 beside a bare aws-lambda-go echo handler;
+//   - function cost per request (ns, allocations) of E6, E1, the token endpoint and the authorizer
+//     beside a bare aws-lambda-go echo handler, and the token endpoint's beside the authorizer's;
 //   - the size of each stripped Lambda bootstrap (make build);
 //   - the local stack's start time, from `make run` to a healthy /_local/health (warm caches);
 //   - the release pipeline: 202 to readable through E7 (p50, p99), releases applied per second
@@ -101,6 +102,15 @@ func functionCost() {
 		r, _ := median(runs[n])
 		fmt.Printf("%-28s %12.0f %10.0f %10.0f %10.2f\n", n, r.ns, r.bytes, r.allocs, r.ns/base.ns)
 	}
+	// The token endpoint beside the authorizer, which runs on every protected call: with a keyed
+	// hash a token costs about what one authorized call does (bcrypt cost 12, which it replaces, took
+	// about 0.25 s a call on Lambda at 1 GiB).
+	tok, okT := median(runs["BenchmarkTokenHandler"])
+	az, okA := median(runs["BenchmarkAuthorizerHandler"])
+	if !okT || !okA {
+		fail(fmt.Errorf("no token endpoint or authorizer benchmark in:\n%s", out))
+	}
+	fmt.Printf("token endpoint per call: %.0f ns, authorizer per call: %.0f ns: %.2f x the authorizer\n", tok.ns, az.ns, tok.ns/az.ns)
 	fmt.Println()
 }
 

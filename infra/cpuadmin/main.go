@@ -3,12 +3,15 @@
 // running local stack or a deployed stage.
 //
 //	cpuadmin onboard --entity company.json            # local stack (make run)
-//	cpuadmin onboard --entity company.json --stage staging --usage-plan-id abc123
+//	cpuadmin onboard --entity company.json --stage staging --usage-plan-id abc123 --client-secret-key arn:aws:kms:…
 //	cpuadmin issue --id NXT200000009 [--stage ...]
 //	cpuadmin list [--id NXT200000009] [--stage ...]
 //	cpuadmin dead-letters [--stage ...] list|redrive|status   # the command queue's DLQ
 //
-// Secrets are printed once, to standard output, and never stored or logged.
+// Secrets are printed once, to standard output, and never stored or logged. Client secrets are
+// hashed with the stage's client-secret key: on a deployed stage it is derived from the stage's KMS
+// HMAC key (stack output ClientSecretKeyArn; needs kms:GenerateMac on it), on the local stack it is
+// read from .local/stack.json.
 package main
 
 import (
@@ -50,16 +53,19 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID]")
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
 }
 
 type target struct {
-	store *store.Store
-	plan  onboarding.UsagePlan
-	env   string
+	store   *store.Store
+	plan    onboarding.UsagePlan
+	secrets *identity.SecretHasher
+	env     string
 }
 
-func connect(ctx context.Context, stage, planID string, needPlan bool) (target, error) {
+// connect reaches a stage's table; issuing credentials (issuing true) also needs its usage plan and
+// its client-secret key.
+func connect(ctx context.Context, stage, planID, secretKeyArn string, issuing bool) (target, error) {
 	if stage == "" || stage == localstack.Stage {
 		root, err := localstack.FindRoot()
 		if err != nil {
@@ -74,18 +80,38 @@ func connect(ctx context.Context, stage, planID string, needPlan bool) (target, 
 			return target{}, err
 		}
 		b := &localstack.Backends{DynamoEndpoint: st.DynamoEndpoint}
-		return target{store: store.New(b.DynamoDB(), st.Table), plan: onboarding.NoUsagePlan{}, env: st.Stage}, nil
+		t := target{store: store.New(b.DynamoDB(), st.Table), plan: onboarding.NoUsagePlan{}, env: st.Stage}
+		if issuing {
+			kind, value, err := identity.SplitSecretKeySetting(st.ClientSecretKey)
+			if err == nil && kind != "local" {
+				err = errors.New("not a local key")
+			}
+			if err == nil {
+				t.secrets, err = identity.SecretHasherFromLocal(value)
+			}
+			if err != nil {
+				return target{}, fmt.Errorf("client-secret key of the local stack in stack.json (restart it with make run): %w", err)
+			}
+		}
+		return t, nil
 	}
 	cfg, err := awsedge.Config(ctx)
 	if err != nil {
 		return target{}, err
 	}
 	t := target{store: store.New(awsedge.DynamoDB(cfg), localstack.TableName(stage)), env: stage}
-	if needPlan {
+	if issuing {
 		if planID == "" {
 			return target{}, errors.New("--usage-plan-id is required for a deployed stage (the stack's UsagePlanId output)")
 		}
+		if secretKeyArn == "" {
+			return target{}, errors.New("--client-secret-key is required for a deployed stage (the stack's ClientSecretKeyArn output)")
+		}
 		t.plan = awsedge.UsagePlan{Client: apigateway.NewFromConfig(cfg), PlanID: planID}
+		// The same derivation as the token function's cold start, with the caller's credentials.
+		if t.secrets, err = awsedge.SecretHasher(ctx, cfg, "kms:"+secretKeyArn); err != nil {
+			return target{}, err
+		}
 	}
 	return t, nil
 }
@@ -97,6 +123,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	stage := fs.String("stage", "", "deployed stage (staging, production); empty for the local stack")
 	planID := fs.String("usage-plan-id", "", "API Gateway usage plan id of the stage (stack output UsagePlanId)")
+	secretKey := fs.String("client-secret-key", "", "ARN of the stage's KMS HMAC key client secrets are hashed with (stack output ClientSecretKeyArn)")
 	file := fs.String("entity", "", "JSON file of the entity to onboard (fields as contract §1)")
 	id := fs.String("id", "", "nxtEntityId")
 	queue := fs.String("queue", catalog.CommandQueue, "dead-letters: the catalog queue whose DLQ to list or redrive")
@@ -118,11 +145,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := dec.Decode(&e); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
-		t, err := connect(ctx, *stage, *planID, true)
+		t, err := connect(ctx, *stage, *planID, *secretKey, true)
 		if err != nil {
 			return err
 		}
-		svc := onboarding.Service{Store: t.store, Plan: t.plan, Environment: t.env, Now: time.Now}
+		svc := onboarding.Service{Store: t.store, Secrets: t.secrets, Plan: t.plan, Environment: t.env, Now: time.Now}
 		issued, err := svc.Onboard(ctx, e)
 		if err != nil {
 			return err
@@ -132,18 +159,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if *id == "" {
 			return usage()
 		}
-		t, err := connect(ctx, *stage, *planID, true)
+		t, err := connect(ctx, *stage, *planID, *secretKey, true)
 		if err != nil {
 			return err
 		}
-		svc := onboarding.Service{Store: t.store, Plan: t.plan, Environment: t.env, Now: time.Now}
+		svc := onboarding.Service{Store: t.store, Secrets: t.secrets, Plan: t.plan, Environment: t.env, Now: time.Now}
 		issued, err := svc.Issue(ctx, *id)
 		if err != nil {
 			return fmt.Errorf("issue credentials for %s (is it registered?): %w", *id, err)
 		}
 		printIssued(out, issued)
 	case "list":
-		t, err := connect(ctx, *stage, "", false)
+		t, err := connect(ctx, *stage, "", "", false)
 		if err != nil {
 			return err
 		}

@@ -16,6 +16,17 @@ import (
 // plan (keys are registered into it when the support tooling issues them), the gateway responses
 // in problem+json, and a 405 for methods a known path does not serve.
 func restAPI(st awscdk.Stack, props Props, fns map[string]awslambda.Function) (awsapigateway.RestApi, awsapigateway.UsagePlan) {
+	// Method throttling of the routes the catalog throttles (the public token endpoint), for all
+	// callers together; API Gateway answers THROTTLED (429) beyond it.
+	methods := map[string]*awsapigateway.MethodDeploymentOptions{}
+	for _, fn := range props.Catalog.Functions {
+		if r := fn.Trigger.Route; r != nil && r.Throttle != nil {
+			methods[r.Path+"/"+strings.ToUpper(r.Method)] = &awsapigateway.MethodDeploymentOptions{
+				ThrottlingRateLimit:  jsii.Number(r.Throttle.RatePerSecond),
+				ThrottlingBurstLimit: jsii.Number(float64(r.Throttle.Burst)),
+			}
+		}
+	}
 	api := awsapigateway.NewRestApi(st, jsii.String("Api"), &awsapigateway.RestApiProps{
 		RestApiName: jsii.String("cpu-" + props.Stage),
 		Description: jsii.String("Certified Pick-up API (" + props.Stage + ")"),
@@ -26,6 +37,7 @@ func restAPI(st awscdk.Stack, props Props, fns map[string]awslambda.Function) (a
 			StageName:      jsii.String(props.Stage),
 			TracingEnabled: jsii.Bool(true),
 			MetricsEnabled: jsii.Bool(true),
+			MethodOptions:  &methods,
 		},
 		CloudWatchRole: jsii.Bool(false),
 		EndpointTypes:  &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
@@ -91,6 +92,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		KeyUsage:      awskms.KeyUsage_SIGN_VERIFY,
 		RemovalPolicy: removal,
 	})
+	// Client secrets are hashed with a key derived from this HMAC key (a MAC of a fixed label), so
+	// the hash key exists only in KMS and in the memory of the token function and support staff's
+	// tooling, who may call kms:GenerateMac on it.
+	secretKey := awskms.NewKey(st, jsii.String("ClientSecretKey"), &awskms.KeyProps{
+		Description:   jsii.String("CPu " + props.Stage + " client-secret hash key (HMAC, derivation only)"),
+		KeySpec:       awskms.KeySpec_HMAC_256,
+		KeyUsage:      awskms.KeyUsage_GENERATE_VERIFY_MAC,
+		RemovalPolicy: removal,
+	})
 
 	queues := map[string]awssqs.Queue{}
 	dlqs := map[string]awssqs.Queue{}
@@ -136,6 +146,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return props.AllowedPorts
 		case catalog.EnvTokenTTL:
 			return "3600"
+		case catalog.EnvClientSecretKey:
+			return "kms:" + *secretKey.KeyArn()
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -150,6 +162,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			Retention:     awslogs.RetentionDays_ONE_MONTH,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 		})
+		var reserved *float64
+		if fn.ReservedConcurrency > 0 {
+			reserved = jsii.Number(float64(fn.ReservedConcurrency))
+		}
 		f := awslambda.NewFunction(st, jsii.String(pascal(fn.Name)), &awslambda.FunctionProps{
 			FunctionName:  jsii.String(fmt.Sprintf("cpu-%s-%s", props.Stage, fn.Name)),
 			Description:   jsii.String(fn.Description),
@@ -163,12 +179,24 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 			LogGroup:      logs,
 			Tracing:       awslambda.Tracing_ACTIVE,
+			// Kept for the function and its ceiling at once (catalog.Function.ReservedConcurrency).
+			ReservedConcurrentExecutions: reserved,
 		})
+
 		b.Functions[fn.Name] = f
 		for _, g := range fn.Grants {
 			switch {
 			case g.On == catalog.Table && g.Access == catalog.Read:
 				b.Table.GrantReadData(f)
+			case g.On == catalog.Table && g.Access == catalog.Write && g.KeyPrefix != "":
+				// Only items whose partition key starts with the prefix (IAM's LeadingKeys).
+				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:DeleteItem"),
+					Resources: jsii.Strings(*b.Table.TableArn()),
+					Conditions: &map[string]any{
+						"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{g.KeyPrefix + "*"}},
+					},
+				}))
 			case g.On == catalog.Table && g.Access == catalog.Write:
 				b.Table.GrantWriteData(f)
 			case g.On == catalog.Table && g.Access == catalog.ReadWrite:
@@ -181,6 +209,8 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				tokenKey.Grant(f, jsii.String("kms:Sign"))
 			case g.On == catalog.TokenKey && g.Access == catalog.Verify:
 				tokenKey.Grant(f, jsii.String("kms:GetPublicKey"))
+			case g.On == catalog.ClientSecretKey && g.Access == catalog.Mac:
+				secretKey.Grant(f, jsii.String("kms:GenerateMac"))
 			default:
 				panic(fmt.Sprintf("function %s: unsupported grant %+v", fn.Name, g))
 			}
@@ -223,6 +253,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 	awscdk.NewCfnOutput(st, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: b.Api.Url()})
 	awscdk.NewCfnOutput(st, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: b.Table.TableName()})
 	awscdk.NewCfnOutput(st, jsii.String("UsagePlanId"), &awscdk.CfnOutputProps{Value: b.UsagePlan.UsagePlanId()})
+	awscdk.NewCfnOutput(st, jsii.String("ClientSecretKeyArn"), &awscdk.CfnOutputProps{
+		Value:       secretKey.KeyArn(),
+		Description: jsii.String("cpuadmin --client-secret-key: support staff derive the client-secret hash key from it (kms:GenerateMac)"),
+	})
 	return b
 }
 

@@ -59,6 +59,8 @@ type Request struct {
 	Caller      *Caller // nil on public routes
 	RequestID   string
 	ExternalRef *string // External-Reference-Id, echoed as externalReferenceId
+	// SourceIP is the caller's address as API Gateway saw it (requestContext.identity.sourceIp).
+	SourceIP string
 }
 
 // Header returns a header value by case-insensitive name.
@@ -113,6 +115,7 @@ func decode(ev events.APIGatewayProxyRequest) (*Request, error) {
 		Query:      map[string][]string{},
 		PathParams: ev.PathParameters,
 		RequestID:  ev.RequestContext.RequestID,
+		SourceIP:   ev.RequestContext.Identity.SourceIP,
 	}
 	for k, v := range ev.Headers {
 		req.Headers[strings.ToLower(k)] = v

@@ -23,13 +23,15 @@ var quiet = slog.New(slog.NewJSONHandler(io.Discard, nil))
 
 // memCreds is an in-memory store of clients, entities and keys.
 type memCreds struct {
-	clients  map[string]identity.Client
-	entities map[string]entity.Entity
-	keys     map[string]identity.SubscriptionKey
-	reads    int
+	clients     map[string]identity.Client
+	entities    map[string]entity.Entity
+	keys        map[string]identity.SubscriptionKey
+	reads       int
+	clientReads int
 }
 
 func (m *memCreds) Client(_ context.Context, id string) (identity.Client, error) {
+	m.clientReads++
 	c, ok := m.clients[id]
 	if !ok {
 		return c, identity.ErrUnknown
@@ -58,9 +60,18 @@ func fixture(t *testing.T, name string) []byte {
 	return raw
 }
 
+// secrets is the client-secret hasher of the tests (a fresh key per run).
+var secrets = func() *identity.SecretHasher {
+	h, err := identity.GenerateSecretHasher()
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 func setup(t *testing.T) (*memCreds, *identity.LocalSigner, string, string) {
 	now := time.Now()
-	c, secret, err := identity.NewClient("NXT200000001", "local-client-1", "local-demo-secret-1-do-not-use", now)
+	c, secret, err := identity.NewClient(secrets, "NXT200000001", "local-client-1", "local-demo-secret-1-do-not-use", now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,8 +93,10 @@ var keysByName = map[string]string{}
 
 func TestTokenEndpointWithFixture(t *testing.T) {
 	m, signer, _, _ := setup(t)
-	te := &TokenEndpoint{Clients: m, Signer: signer, Stage: "staging", TTL: time.Hour, Now: time.Now, Log: quiet}
-	out, err := lambda.NewHandler(apigw.Lambda(te.Handle, quiet)).Invoke(context.Background(), fixture(t, "oauth-token.json"))
+	fails := newMemFailures()
+	te := &TokenEndpoint{Clients: m, Secrets: secrets, Failures: fails, Signer: signer, Stage: "staging", TTL: time.Hour, Now: time.Now, Log: quiet}
+	h := lambda.NewHandler(apigw.Lambda(te.Handle, quiet))
+	out, err := h.Invoke(context.Background(), fixture(t, "oauth-token.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,6 +110,15 @@ func TestTokenEndpointWithFixture(t *testing.T) {
 	caller, err := identity.NewVerifier(signer.Public(), "staging").Verify(body["access_token"].(string))
 	if err != nil || caller.EntityID != "NXT200000001" || caller.Roles[0] != "ShippingAgent" {
 		t.Fatalf("issued token: %+v %v", caller, err)
+	}
+	// A wrong secret is counted against the address API Gateway reports (requestContext.identity).
+	wrong := strings.Replace(string(fixture(t, "oauth-token.json")), "local-demo-secret-1-do-not-use", "wrong-secret-0000000", 1)
+	out, err = h.Invoke(context.Background(), []byte(wrong))
+	if err != nil || !strings.Contains(string(out), `"statusCode":401`) {
+		t.Fatalf("wrong secret: %s %v", out, err)
+	}
+	if rec := fails.records[[2]string{"local-client-1", "203.0.113.10"}]; rec.Count != 1 {
+		t.Fatalf("failure not counted for the source address: %v", fails.records)
 	}
 	// A body that is not a form is refused before any lookup.
 	_, err = te.Handle(context.Background(), &apigw.Request{Headers: map[string]string{"content-type": "application/json"}, Body: []byte(`{}`)})
@@ -123,7 +145,7 @@ func TestAuthorizer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.UsageIdentifierKey != key || resp.Context[apigw.CtxEntityID] != "NXT200000001" || resp.Context[apigw.CtxRoles] != "ShippingAgent" {
+	if resp.UsageIdentifierKey != identity.UsageIdentifier(key) || resp.Context[apigw.CtxEntityID] != "NXT200000001" || resp.Context[apigw.CtxRoles] != "ShippingAgent" {
 		t.Fatalf("answer %+v", resp)
 	}
 	if resp.PolicyDocument.Statement[0].Effect != "Allow" || resp.PolicyDocument.Statement[0].Resource[0] != "arn:aws:execute-api:eu-west-1:123456789012:abcdef1234/staging/*/*" {

@@ -84,7 +84,9 @@ func (a *Authorizer) Handle(ctx context.Context, ev events.APIGatewayCustomAutho
 		if key.EntityID != caller.EntityID || key.Environment != a.Stage || key.API != catalog.SubscriptionAPI {
 			return deny("subscription key of another entity, API or environment", "clientId", caller.ClientID)
 		}
-		usageKey = rawKey
+		// API Gateway counts the usage plan on this value and keeps it as the API key's value; it
+		// is derived from the key so that API Gateway never holds the key itself.
+		usageKey = identity.UsageIdentifier(rawKey)
 	}
 	return events.APIGatewayCustomAuthorizerResponse{
 		PrincipalID: caller.ClientID,

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,14 +26,28 @@ type Clients interface {
 	Entity(ctx context.Context, id string) (entity.Entity, error)
 }
 
+// FailureLog is the storage port of the slow-down: the failed client authentications of each
+// (client id, source IP) pair (identity.AuthFailures has the rule).
+type FailureLog interface {
+	// AuthFailures reads the pair's record as stored (the zero record when there is none).
+	AuthFailures(ctx context.Context, clientID, sourceIP string) (identity.AuthFailures, error)
+	// SaveAuthFailures replaces prev, the record as read, with next; identity.ErrChanged when the
+	// stored record is no longer prev.
+	SaveAuthFailures(ctx context.Context, clientID, sourceIP string, prev, next identity.AuthFailures) error
+	// ClearAuthFailures forgets the pair's failures.
+	ClearAuthFailures(ctx context.Context, clientID, sourceIP string) error
+}
+
 // TokenEndpoint issues bearer tokens (RFC 6749 §4.4).
 type TokenEndpoint struct {
-	Clients Clients
-	Signer  identity.Signer
-	Stage   string
-	TTL     time.Duration
-	Now     func() time.Time
-	Log     *slog.Logger
+	Clients  Clients
+	Secrets  *identity.SecretHasher
+	Failures FailureLog
+	Signer   identity.Signer
+	Stage    string
+	TTL      time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 type tokenResponse struct {
@@ -70,6 +85,17 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	if id == "" || secret == "" {
 		return apigw.Response{}, oauthError(problem.KindUnauthorized, "invalid_client", "client authentication failed")
 	}
+	// A pair that failed too often is refused before anything else is read or computed: a blocked
+	// attempt costs one GetItem.
+	failures, err := t.Failures.AuthFailures(ctx, id, r.SourceIP)
+	if err != nil {
+		return apigw.Response{}, problem.Wrap(err, "read failed authentications")
+	}
+	now := t.Now()
+	if wait, blocked := failures.Blocked(now); blocked {
+		t.Log.WarnContext(ctx, "client authentication slowed down", "clientId", id, "sourceIp", r.SourceIP, "failures", failures.Count)
+		return apigw.Response{}, slowedDown(wait)
+	}
 	client, err := t.Clients.Client(ctx, id)
 	var found *identity.Client
 	switch {
@@ -78,9 +104,17 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	case !isNotFound(err):
 		return apigw.Response{}, problem.Wrap(err, "read client")
 	}
-	if !identity.CheckSecret(found, secret) {
-		t.Log.WarnContext(ctx, "client authentication failed", "clientId", id, "known", found != nil)
+	if !t.Secrets.Check(found, secret) {
+		count := t.recordFailure(ctx, id, r.SourceIP, failures, now)
+		t.Log.WarnContext(ctx, "client authentication failed", "clientId", id, "known", found != nil, "sourceIp", r.SourceIP, "failures", count)
 		return apigw.Response{}, oauthError(problem.KindUnauthorized, "invalid_client", "client authentication failed")
+	}
+	if failures.Live(now) {
+		// The client proved itself from this address: its earlier slips there no longer count.
+		// Other addresses keep their records.
+		if err := t.Failures.ClearAuthFailures(ctx, id, r.SourceIP); err != nil {
+			t.Log.WarnContext(ctx, "clear failed authentications", "clientId", id, "error", err.Error())
+		}
 	}
 	ent, err := t.Clients.Entity(ctx, client.EntityID)
 	if err != nil {
@@ -98,6 +132,40 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	resp.Headers["Cache-Control"] = "no-store"
 	resp.Headers["Pragma"] = "no-cache"
 	return resp, err
+}
+
+// recordAttempts bounds the rereads when concurrent failures of one pair race to count.
+const recordAttempts = 4
+
+// recordFailure counts a failed authentication of the pair and returns the count in its window. A
+// storage failure is logged and does not change the answer: the caller did fail to authenticate.
+func (t *TokenEndpoint) recordFailure(ctx context.Context, id, ip string, prev identity.AuthFailures, now time.Time) int {
+	for attempt := 1; ; attempt++ {
+		next := prev.After(now)
+		err := t.Failures.SaveAuthFailures(ctx, id, ip, prev, next)
+		if err == nil {
+			return next.Count
+		}
+		if !errors.Is(err, identity.ErrChanged) || attempt == recordAttempts {
+			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", id, "error", err.Error())
+			return next.Count
+		}
+		if prev, err = t.Failures.AuthFailures(ctx, id, ip); err != nil {
+			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", id, "error", err.Error())
+			return next.Count
+		}
+	}
+}
+
+// slowedDown is the answer to a blocked pair: 429 with Retry-After in whole seconds (rounded up, so
+// that a client that waits as told is not blocked again) and RFC 6749's temporarily_unavailable.
+func slowedDown(wait time.Duration) error {
+	seconds := int((wait + time.Second - 1) / time.Second)
+	detail := "too many failed client authentications from this address; retry after " + strconv.Itoa(seconds) + " s"
+	return &problem.Error{
+		Kind: problem.KindRateLimited, Detail: detail, RetryAfterSeconds: max(seconds, 1),
+		Extra: map[string]string{"error": "temporarily_unavailable", "error_description": detail},
+	}
 }
 
 func isNotFound(err error) bool { return errors.Is(err, identity.ErrUnknown) }

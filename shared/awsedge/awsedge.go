@@ -120,6 +120,43 @@ func TokenVerifier(ctx context.Context, cfg aws.Config, setting, stage string) (
 	return identity.NewVerifier(pub, stage), nil
 }
 
+// MacGenerator is the part of the KMS client that derives the client-secret key.
+type MacGenerator interface {
+	GenerateMac(ctx context.Context, in *kms.GenerateMacInput, opts ...func(*kms.Options)) (*kms.GenerateMacOutput, error)
+}
+
+// DeriveSecretKey derives the client-secret key from the stage's KMS HMAC key: the MAC of a fixed
+// label. The HMAC key never leaves KMS; the derived key lives only in the memory of whoever may
+// call kms:GenerateMac on it (the token function, once per cold start, and support staff).
+func DeriveSecretKey(ctx context.Context, mac MacGenerator, keyArn string) ([]byte, error) {
+	out, err := mac.GenerateMac(ctx, &kms.GenerateMacInput{
+		KeyId:        &keyArn,
+		MacAlgorithm: types.MacAlgorithmSpecHmacSha256,
+		Message:      []byte(identity.SecretKeyLabel),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("derive the client-secret key: %w", err)
+	}
+	return out.Mac, nil
+}
+
+// SecretHasher reads the CLIENT_SECRET_KEY setting: kms:<HMAC key ARN> in AWS (one GenerateMac),
+// local:<base64> on the local stack.
+func SecretHasher(ctx context.Context, cfg aws.Config, setting string) (*identity.SecretHasher, error) {
+	kind, value, err := identity.SplitSecretKeySetting(setting)
+	if err != nil {
+		return nil, err
+	}
+	if kind == "local" {
+		return identity.SecretHasherFromLocal(value)
+	}
+	key, err := DeriveSecretKey(ctx, kms.NewFromConfig(cfg), value)
+	if err != nil {
+		return nil, err
+	}
+	return identity.NewSecretHasher(key)
+}
+
 // Boot is every function's cold start: its JSON logger and the SDK configuration. A function that
 // cannot start says why in its log and exits, which Lambda reports as an init error.
 func Boot() (context.Context, *slog.Logger, aws.Config) {

@@ -8,7 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
 )
 
-// UsagePlan registers API keys in an API Gateway usage plan (onboarding.UsagePlan).
+// UsagePlan registers API keys in an API Gateway usage plan (onboarding.UsagePlan). The values are
+// usage identifiers (identity.UsageIdentifier, identity.ClientUsageKey): API Gateway, where anyone
+// with apigateway:GET can read API key values, never holds a subscription key.
 type UsagePlan struct {
 	Client *apigateway.Client
 	PlanID string

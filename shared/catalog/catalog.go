@@ -24,6 +24,15 @@ type Route struct {
 	Method string
 	Path   string
 	Auth   AuthMode
+	// Throttle, when set, limits the route for all callers together (API Gateway's method
+	// throttling; the local gateway applies the same token bucket).
+	Throttle *Throttle
+}
+
+// Throttle is a token bucket: RatePerSecond calls a second sustained, Burst at once.
+type Throttle struct {
+	RatePerSecond float64
+	Burst         int
 }
 
 // QueueTrigger feeds a function from an SQS queue (event source mapping with partial batch failures).
@@ -64,6 +73,7 @@ const (
 	EnvDeadLetterQueueURL               // the URL of a queue's DLQ (Env.Queue names the queue)
 	EnvAllowedPorts                     // configured UN/LOCODEs of the ports served
 	EnvTokenTTL                         // token lifetime in seconds
+	EnvClientSecretKey                  // the client-secret hash key: a KMS HMAC key to derive it from in AWS, a generated key locally
 )
 
 // Env is one environment variable of a function.
@@ -83,6 +93,7 @@ const (
 	Send   // sqs:SendMessage (receiving comes with the event source mapping)
 	Sign   // kms:Sign on the token key
 	Verify // kms:GetPublicKey on the token key
+	Mac    // kms:GenerateMac on the client-secret key
 )
 
 // Resource a grant applies to.
@@ -93,6 +104,7 @@ const (
 	QueueResource
 	DeadLetterQueueResource // the DLQ of Grant.Queue
 	TokenKey
+	ClientSecretKey // the HMAC KMS key the client-secret hash key is derived from
 )
 
 // Grant is one least-privilege permission of a function.
@@ -100,7 +112,14 @@ type Grant struct {
 	On     Resource
 	Queue  string // for QueueResource and DeadLetterQueueResource
 	Access Access
+	// KeyPrefix, on a Write grant of the Table, limits it to items whose partition key starts with
+	// it (IAM's dynamodb:LeadingKeys).
+	KeyPrefix string
 }
+
+// AuthFailuresPrefix starts the partition key of the token endpoint's failed-authentication
+// records (shared/store), the only items the token function may write.
+const AuthFailuresPrefix = "AUTHFAIL#"
 
 // Function is one Lambda: its folder under functions/ is its Name.
 type Function struct {
@@ -112,6 +131,10 @@ type Function struct {
 	Grants      []Grant
 	Timeout     time.Duration
 	MemoryMB    int
+	// ReservedConcurrency, when above zero, is both the most instances the function may run at
+	// once and a share of the account's concurrency kept for it: an invocation beyond it is
+	// throttled instead of taking concurrency the other functions need.
+	ReservedConcurrency int
 }
 
 // Queue is an SQS queue; every queue gets a DLQ that receives a message after MaxReceives failures.
@@ -151,6 +174,14 @@ type RatePlan struct {
 // Plan: 500 calls a minute (contract §2).
 var Plan = RatePlan{Calls: 500, Window: time.Minute}
 
+// The token endpoint's limits: 25 calls a second with bursts of 50 for all callers together, and at
+// most 10 instances of its function.
+const (
+	TokenRate        = 25
+	TokenBurst       = 50
+	TokenConcurrency = 10
+)
+
 // MaxBodyBytes is the largest request body the API accepts (contract §4: 413 above 1 MiB).
 const MaxBodyBytes = 1 << 20
 
@@ -174,15 +205,26 @@ func Functions() []Function {
 		{
 			Name:        "oauth-token",
 			Description: "POST /oauth2/token: client credentials grant",
-			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public}},
+			// Public, so it cannot lean on the usage plan: the route is throttled for everyone
+			// together and the function's concurrency is capped and reserved, so a flood of token
+			// calls can neither run up the bill nor take the concurrency of the authorizer and the
+			// consumers (review finding #5). Clients fetch a token an hour, not a call.
+			Trigger: Trigger{Route: &Route{Method: "POST", Path: "/oauth2/token", Auth: Public,
+				Throttle: &Throttle{RatePerSecond: TokenRate, Burst: TokenBurst}}},
 			Env: env(
 				Env{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner},
 				Env{Name: "TOKEN_TTL_SECONDS", Ref: EnvTokenTTL},
+				Env{Name: "CLIENT_SECRET_KEY", Ref: EnvClientSecretKey},
 			),
-			Grants: []Grant{{On: Table, Access: Read}, {On: TokenKey, Access: Sign}},
-			// The secret hash is deliberately slow; give the function CPU for it.
-			Timeout:  10 * time.Second,
-			MemoryMB: 1024,
+			// It writes its failed-authentication records and nothing else: never a client.
+			Grants: []Grant{
+				{On: Table, Access: Read}, {On: Table, Access: Write, KeyPrefix: AuthFailuresPrefix},
+				{On: TokenKey, Access: Sign}, {On: ClientSecretKey, Access: Mac},
+			},
+			// A keyed hash (HMAC) costs microseconds: the function needs no CPU beyond the minimum.
+			Timeout:             10 * time.Second,
+			MemoryMB:            256,
+			ReservedConcurrency: TokenConcurrency,
 		},
 		{
 			Name:        "entities-search",
@@ -366,7 +408,8 @@ var GatewayResponses = []GatewayResponse{
 	{Type: "UNAUTHORIZED", Status: 401, Detail: "A valid bearer token and subscription key are required."},
 	{Type: "ACCESS_DENIED", Status: 401, Detail: "The credentials do not grant access to this API."},
 	{Type: "INVALID_API_KEY", Status: 401, Detail: "The subscription key is not valid for this API."},
-	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
+	// One answer for both throttles API Gateway applies: the usage plan and the token route's.
+	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key; the token endpoint takes 25 calls a second from all callers together."},
 	{Type: "QUOTA_EXCEEDED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},
 	{Type: "MISSING_AUTHENTICATION_TOKEN", Status: 404, Detail: "No such route."},
 	{Type: "REQUEST_TOO_LARGE", Status: 413, Detail: "The request is too large."},

@@ -35,6 +35,20 @@ func TestCatalogIsConsistent(t *testing.T) {
 				t.Errorf("route %s twice", k)
 			}
 			routes[k] = true
+			if th := r.Throttle; th != nil && (th.RatePerSecond <= 0 || float64(th.Burst) < th.RatePerSecond) {
+				t.Errorf("route %s: throttle %+v (a burst below the rate would refuse a steady caller)", k, *th)
+			}
+		}
+		if f.ReservedConcurrency < 0 {
+			t.Errorf("function %s: reserved concurrency %d", f.Name, f.ReservedConcurrency)
+		}
+		for _, g := range f.Grants {
+			if g.KeyPrefix != "" && (g.On != Table || g.Access != Write) {
+				t.Errorf("function %s: a key prefix limits only a table write: %+v", f.Name, g)
+			}
+			if g.Access == Mac && (g.On != ClientSecretKey || f.Name != "oauth-token") {
+				t.Errorf("function %s may derive the client-secret key: %+v", f.Name, g)
+			}
 		}
 		if qt := f.Trigger.Queue; qt != nil {
 			q, ok := queues[qt.Queue]

@@ -1,6 +1,7 @@
-// Package identity issues and checks credentials (contract §2): clients with slow-hashed secrets,
-// subscription keys per (entity, API, environment), ingestion ids per (entity, environment), and the
-// signed, expiring bearer tokens of the client-credentials grant. Storage and key custody are ports.
+// Package identity issues and checks credentials (contract §2): clients with keyed-hashed secrets,
+// subscription keys per (entity, API, environment), ingestion ids per (entity, environment), the
+// signed, expiring bearer tokens of the client-credentials grant, and the slow-down rule of failed
+// client authentications. Storage and key custody are ports.
 package identity
 
 import (
@@ -9,16 +10,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
-	"golang.org/x/crypto/bcrypt"
 )
-
-// SecretHashCost is the bcrypt cost of client secrets: slow enough to make a stolen table useless,
-// fast enough for the token endpoint (about 0.25 s on one Lambda vCPU at 1 GiB).
-const SecretHashCost = 12
 
 // ErrUnknown is what storage answers for a client, key or ingestion id that does not exist.
 var ErrUnknown = errors.New("unknown credential")
@@ -59,39 +54,21 @@ type Issued struct {
 	Ingestion       IngestionID
 }
 
-// NewClient makes a client with a random id and secret (or the given ones, for the local seed).
-func NewClient(entityID, clientID, secret string, now time.Time) (Client, string, error) {
+// NewClient makes a client with a random id and secret (or the given ones, for the local seed), its
+// secret stored as h.Hash. Generated secrets are 32 random bytes, base64url (43 characters).
+func NewClient(h *SecretHasher, entityID, clientID, secret string, now time.Time) (Client, string, error) {
 	if clientID == "" {
 		clientID = randomHex(16)
 	}
 	if secret == "" {
 		secret = randomToken(32)
 	}
+	// 16 to 72 characters, as before the keyed hash: the seed's given secrets are checked against
+	// the same rule as any that support staff might type in.
 	if len(secret) < 16 || len(secret) > 72 {
 		return Client{}, "", errors.New("client secret must be 16 to 72 characters")
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(secret), SecretHashCost)
-	if err != nil {
-		return Client{}, "", err
-	}
-	return Client{ClientID: clientID, EntityID: entityID, SecretHash: string(hash), CreatedAt: now.UTC()}, secret, nil
-}
-
-// dummyHash keeps a lookup of an unknown client as slow as a wrong secret, so that timing does not
-// tell which client ids exist. Made on first use: the authorizer imports this package and must not
-// pay a bcrypt hash at cold start.
-var dummyHash = sync.OnceValue(func() []byte {
-	h, _ := bcrypt.GenerateFromPassword([]byte("not-a-real-secret-0000"), SecretHashCost)
-	return h
-})
-
-// CheckSecret compares a presented secret with a client's hash; a nil client costs the same time.
-func CheckSecret(c *Client, secret string) bool {
-	if c == nil {
-		_ = bcrypt.CompareHashAndPassword(dummyHash(), []byte(secret))
-		return false
-	}
-	return bcrypt.CompareHashAndPassword([]byte(c.SecretHash), []byte(secret)) == nil
+	return Client{ClientID: clientID, EntityID: entityID, SecretHash: h.Hash(secret), CreatedAt: now.UTC()}, secret, nil
 }
 
 // NewSubscriptionKey makes a random key (or takes the given one, for the local seed). API Gateway
@@ -111,6 +88,16 @@ func NewSubscriptionKey(entityID, api, env, key string, now time.Time) (Subscrip
 func HashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
+}
+
+// UsageIdentifier is what API Gateway knows a subscription key by: the authorizer hands it over as
+// the usage identifier key and the support tooling registers it as the API key's value, so API
+// Gateway (whose API keys anyone with apigateway:GET can read) never holds a subscription key in
+// clear. It is a SHA-256 of the key, domain-separated from HashKey so that neither form can be
+// looked up with the other; 50 characters, within API Gateway's 20 to 128.
+func UsageIdentifier(rawKey string) string {
+	sum := sha256.Sum256([]byte("usage-identifier:" + rawKey))
+	return "cpu-usage-" + hex.EncodeToString(sum[:])[:40]
 }
 
 // ClientUsageKey is the usage-plan key that rate-limits a client calling without a subscription

@@ -25,10 +25,17 @@ type Pool struct {
 	wg      sync.WaitGroup
 }
 
-// NewPool prepares n instances of the function binary with its environment.
+// NewPool prepares n instances of the function binary with its environment. A function with
+// reserved concurrency runs at most that many, and its runtime throttles invocations beyond it as
+// Lambda does (whatever n is, so the limit is the same as in AWS).
 func NewPool(fn catalog.Function, bin string, env map[string]string, logDir string, n int, log *slog.Logger) *Pool {
+	rt := NewRuntime(fn.Name, fn.Timeout)
+	if fn.ReservedConcurrency > 0 {
+		rt.Reserved = fn.ReservedConcurrency
+		n = min(n, fn.ReservedConcurrency)
+	}
 	return &Pool{
-		Fn: fn, Runtime: NewRuntime(fn.Name, fn.Timeout), bin: bin, env: env,
+		Fn: fn, Runtime: rt, bin: bin, env: env,
 		logFile: filepath.Join(logDir, fn.Name+".log"), n: n, log: log,
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
@@ -28,10 +29,12 @@ type route struct {
 	segments []string // "{name}" for parameters
 	literals int
 	invoker  Invoker
+	bucket   *ratelimit.Bucket // the route's throttle, as API Gateway's method throttling; nil: none
 }
 
-// Gateway emulates the REST API in front of the functions: routing, the REQUEST authorizer, the
-// usage plan and the proxy integration, with the gateway responses of catalog.GatewayResponses.
+// Gateway emulates the REST API in front of the functions: routing, method throttling, the REQUEST
+// authorizer, the usage plan and the proxy integration, with the gateway responses of
+// catalog.GatewayResponses.
 type Gateway struct {
 	routes     []route
 	authorizer Invoker
@@ -53,6 +56,9 @@ func NewGateway(invokers map[string]Invoker, stage string, log *slog.Logger) *Ga
 			continue
 		}
 		r := route{fn: fn, segments: split(fn.Trigger.Route.Path), invoker: invokers[fn.Name]}
+		if th := fn.Trigger.Route.Throttle; th != nil {
+			r.bucket = ratelimit.NewBucket(th.RatePerSecond, th.Burst)
+		}
 		for _, s := range r.segments {
 			if !strings.HasPrefix(s, "{") {
 				r.literals++
@@ -120,6 +126,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		g.problem(w, problem.New(problem.KindMethod, "%s is not allowed here; allowed: %s", req.Method, strings.Join(allowed, ", ")), requestID, map[string]string{"Allow": strings.Join(allowed, ", ")})
 		return
 	}
+	if hit.bucket != nil {
+		if ok, wait := hit.bucket.Allow(g.now()); !ok {
+			g.gatewayAnswer(w, "THROTTLED", requestID, map[string]string{"Retry-After": strconv.Itoa(int(wait.Seconds()))})
+			return
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, apiGatewayMaxBody+1))
 	if err != nil {
 		g.problem(w, problem.New(problem.KindBadRequest, "the body could not be read"), requestID, nil)
@@ -146,7 +158,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			ResourcePath: resource,
 			HTTPMethod:   req.Method,
 			Path:         "/" + g.stage + req.URL.Path,
-			Identity:     events.APIGatewayRequestIdentity{SourceIP: strings.Split(req.RemoteAddr, ":")[0]},
+			Identity:     events.APIGatewayRequestIdentity{SourceIP: sourceIP(req.RemoteAddr)},
 		},
 	}
 	for k, vs := range req.Header {
@@ -171,6 +183,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	payload, _ := json.Marshal(ev)
 	out, err := hit.invoker.Invoke(ctx, payload)
+	if errors.Is(err, ErrThrottled) {
+		// Lambda refused the invocation (reserved concurrency in use): API Gateway cannot map
+		// that to anything but its 500 for a proxy integration.
+		g.log.Warn("function throttled", "function", hit.fn.Name, "requestId", requestID)
+		g.gatewayAnswer(w, "DEFAULT_5XX", requestID, nil)
+		return
+	}
 	if err != nil {
 		// API Gateway answers 502 when the integration fails.
 		g.log.Error("function failed", "function", hit.fn.Name, "requestId", requestID, "error", err.Error())
@@ -238,6 +257,15 @@ func (g *Gateway) authorize(ctx context.Context, w http.ResponseWriter, ev event
 		return answer, false
 	}
 	return answer, true
+}
+
+// sourceIP is the caller's address without the port, as API Gateway reports it (IPv6 too).
+func sourceIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
 }
 
 func allows(p events.APIGatewayCustomAuthorizerPolicy) bool {

@@ -3,6 +3,7 @@ package localstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,8 +58,17 @@ func (inv *invocation) finish(r invokeResult) {
 type Runtime struct {
 	Name    string
 	Timeout time.Duration
-	queue   chan *invocation
+	// Reserved, when above zero, is the function's reserved concurrency: at most this many
+	// invocations run or wait for an instance at once, and one more is throttled at once.
+	Reserved int
+	inflight atomic.Int64
+	queue    chan *invocation
 }
+
+// ErrThrottled is Lambda's answer to an invocation beyond the function's reserved concurrency
+// (TooManyRequestsException, ReservedFunctionConcurrentInvocationLimitExceeded): the function
+// never runs.
+var ErrThrottled = errors.New("TooManyRequestsException: Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded)")
 
 // NewRuntime makes a function's runtime with its timeout.
 func NewRuntime(name string, timeout time.Duration) *Runtime {
@@ -66,6 +77,12 @@ func NewRuntime(name string, timeout time.Duration) *Runtime {
 
 // Invoke implements Invoker: it waits for a free instance, then for the answer or the timeout.
 func (r *Runtime) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	if r.Reserved > 0 {
+		defer r.inflight.Add(-1)
+		if r.inflight.Add(1) > int64(r.Reserved) {
+			return nil, ErrThrottled
+		}
+	}
 	inv := &invocation{id: uuid.NewString(), payload: payload, result: make(chan invokeResult, 1), done: make(chan struct{})}
 	select {
 	case r.queue <- inv:

@@ -52,11 +52,12 @@ func ReadSeed(path string) (SeedFile, error) {
 	return s, nil
 }
 
-// Issue builds an entity's credentials through the same code the support tooling uses.
-func (c SeedCredentials) Issue(entityID, env string, now time.Time) (identity.Issued, error) {
+// Issue builds an entity's credentials through the same code the support tooling uses, the secret
+// hashed with the stack's client-secret key.
+func (c SeedCredentials) Issue(secrets *identity.SecretHasher, entityID, env string, now time.Time) (identity.Issued, error) {
 	var out identity.Issued
 	var err error
-	if out.Client, out.ClientSecret, err = identity.NewClient(entityID, c.ClientID, c.ClientSecret, now); err != nil {
+	if out.Client, out.ClientSecret, err = identity.NewClient(secrets, entityID, c.ClientID, c.ClientSecret, now); err != nil {
 		return out, err
 	}
 	if out.Key, out.SubscriptionKey, err = identity.NewSubscriptionKey(entityID, catalog.SubscriptionAPI, env, c.SubscriptionKey, now); err != nil {
@@ -66,15 +67,15 @@ func (c SeedCredentials) Issue(entityID, env string, now time.Time) (identity.Is
 	return out, err
 }
 
-// LoadSeed registers every entity of the seed with its credentials. Secrets are hashed in
-// parallel: bcrypt is the slow part of a start.
-func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string) error {
+// LoadSeed registers every entity of the seed with its credentials, a few at a time (each is one
+// transaction).
+func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, secrets *identity.SecretHasher) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	now := time.Now()
 	for _, se := range seed.Entities {
 		g.Go(func() error {
-			issued, err := se.Credentials.Issue(se.NxtEntityID, env, now)
+			issued, err := se.Credentials.Issue(secrets, se.NxtEntityID, env, now)
 			if err != nil {
 				return fmt.Errorf("seed %s: %w", se.NxtEntityID, err)
 			}

@@ -39,7 +39,7 @@ type Config struct {
 	CallsPerMinute int
 }
 
-// State is written to <StateDir>/stack.json for the support tooling and load tests.
+// State is written to <StateDir>/stack.json (mode 0600) for the support tooling and load tests.
 type State struct {
 	API            string            `json:"api"`
 	DynamoEndpoint string            `json:"dynamoEndpoint"`
@@ -48,6 +48,11 @@ type State struct {
 	Stage          string            `json:"stage"`
 	Queues         map[string]string `json:"queues"`
 	PID            int               `json:"pid"`
+	// ClientSecretKey is this run's client-secret key as the CLIENT_SECRET_KEY setting
+	// ("local:<base64>"), so that the support tooling hashes the secrets it issues as the token
+	// function checks them. A throwaway key over demo data, made at every start; in AWS the key
+	// is derived from KMS and written nowhere.
+	ClientSecretKey string `json:"clientSecretKey"`
 }
 
 // TableName of a stage's table.
@@ -97,14 +102,21 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
-	if err := LoadSeed(ctx, store.New(db, table), seed, Stage); err != nil {
-		ln.Close()
-		return fmt.Errorf("load seed: %w", err)
-	}
+	// Fresh keys at every start, as a key rotation would make them: the token signer, and the
+	// client-secret key the seed's secrets are hashed with.
 	signer, err := identity.GenerateLocalSigner()
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	secrets, err := identity.GenerateSecretHasher()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := LoadSeed(ctx, store.New(db, table), seed, Stage, secrets); err != nil {
+		ln.Close()
+		return fmt.Errorf("load seed: %w", err)
 	}
 
 	// Functions, each as processes speaking the Lambda Runtime API.
@@ -129,6 +141,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return "BEANR"
 		case catalog.EnvTokenTTL:
 			return "3600"
+		case catalog.EnvClientSecretKey:
+			return secrets.LocalSetting()
 		}
 		return ""
 	}
@@ -170,11 +184,10 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	state := State{
 		API: "http://" + ln.Addr().String(), DynamoEndpoint: backends.DynamoEndpoint, SQSEndpoint: backends.SQSEndpoint,
-		Table: table, Stage: Stage, Queues: urls, PID: os.Getpid(),
+		Table: table, Stage: Stage, Queues: urls, PID: os.Getpid(), ClientSecretKey: secrets.LocalSetting(),
 	}
 	stateFile := filepath.Join(cfg.StateDir, "stack.json")
-	raw, _ := json.MarshalIndent(state, "", "  ")
-	if err := os.WriteFile(stateFile, raw, 0o644); err != nil {
+	if err := writePrivate(stateFile, state); err != nil {
 		return err
 	}
 	defer os.Remove(stateFile)
@@ -194,6 +207,19 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	defer cancel()
 	_ = srv.Shutdown(shutdownCtx)
 	return nil
+}
+
+// writePrivate writes the state readable by its owner only: it holds the run's client-secret key.
+// A file left by an earlier run is replaced, not reused with its old mode.
+func writePrivate(path string, state State) error {
+	raw, err := json.MarshalIndent(state, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return os.WriteFile(path, raw, 0o600)
 }
 
 func queueArn(ctx context.Context, c *sqs.Client, url string) (string, error) {

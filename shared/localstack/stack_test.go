@@ -26,6 +26,8 @@ var (
 	stackAPI  string
 	stackErr  error
 	seedFile  localstack.SeedFile
+	// stackState is the running stack's stack.json (what the support tooling reads).
+	stackState string
 )
 
 func startStack(t *testing.T) string {
@@ -36,7 +38,12 @@ func startStack(t *testing.T) string {
 			stackErr = err
 			return
 		}
-		dir := t.TempDir()
+		// Not t.TempDir: that goes when the first test ends, and the stack serves them all.
+		dir, err := os.MkdirTemp("", "cpu-e2e-")
+		if err != nil {
+			stackErr = err
+			return
+		}
 		build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+"/", "./functions/...")
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
@@ -57,7 +64,8 @@ func startStack(t *testing.T) string {
 		done := make(chan error, 1)
 		go func() { done <- localstack.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil))) }()
 		stackAPI = "http://" + cfg.Addr
-		stopStack = func() { cancel(); <-done }
+		stackState = filepath.Join(cfg.StateDir, "stack.json")
+		stopStack = func() { cancel(); <-done; os.RemoveAll(dir) }
 		deadline := time.Now().Add(90 * time.Second)
 		for time.Now().Before(deadline) {
 			select {

@@ -1,6 +1,6 @@
 // Package onboarding is what support staff do for a new company (seed 002: "your client is manually
 // created by the Support service"): register the entity and issue its client, subscription key and
-// ingestion id, all or nothing, and register the keys in the stage's usage plan.
+// ingestion id, all or nothing, and register the keys' usage identifiers in the stage's usage plan.
 package onboarding
 
 import (
@@ -21,9 +21,11 @@ type Store interface {
 }
 
 // UsagePlan registers API keys with the gateway's usage plan. In AWS it is API Gateway; the local
-// gateway counts every key the authorizer accepts, so locally nothing needs registering.
+// gateway counts every usage identifier the authorizer returns, so locally nothing needs
+// registering.
 type UsagePlan interface {
-	// Register adds the key values and returns a way to take them back.
+	// Register adds API keys with these values (usage identifiers, never subscription keys: see
+	// identity.UsageIdentifier) and returns a way to take them back.
 	Register(ctx context.Context, name string, values ...string) (undo func(context.Context) error, err error)
 }
 
@@ -37,7 +39,10 @@ func (NoUsagePlan) Register(context.Context, string, ...string) (func(context.Co
 
 // Service onboards entities.
 type Service struct {
-	Store       Store
+	Store Store
+	// Secrets hashes client secrets with the stage's client-secret key (derived from KMS for a
+	// deployed stage, read from .local/stack.json for the local stack).
+	Secrets     *identity.SecretHasher
 	Plan        UsagePlan
 	Environment string
 	Now         func() time.Time
@@ -70,7 +75,7 @@ func (s Service) newCredentials(entityID string) (identity.Issued, error) {
 	var out identity.Issued
 	var err error
 	now := s.Now()
-	if out.Client, out.ClientSecret, err = identity.NewClient(entityID, "", "", now); err != nil {
+	if out.Client, out.ClientSecret, err = identity.NewClient(s.Secrets, entityID, "", "", now); err != nil {
 		return out, err
 	}
 	if out.Key, out.SubscriptionKey, err = identity.NewSubscriptionKey(entityID, catalog.SubscriptionAPI, s.Environment, "", now); err != nil {
@@ -81,7 +86,10 @@ func (s Service) newCredentials(entityID string) (identity.Issued, error) {
 }
 
 func (s Service) withPlan(ctx context.Context, issued identity.Issued, write func() error) error {
-	undo, err := s.Plan.Register(ctx, issued.Client.EntityID+"-"+issued.Key.Prefix, issued.SubscriptionKey, identity.ClientUsageKey(issued.Client.ClientID))
+	// What the authorizer will hand API Gateway for this key and for calls of the client without
+	// a key: the subscription key itself never reaches API Gateway.
+	undo, err := s.Plan.Register(ctx, issued.Client.EntityID+"-"+issued.Key.Prefix,
+		identity.UsageIdentifier(issued.SubscriptionKey), identity.ClientUsageKey(issued.Client.ClientID))
 	if err != nil {
 		return fmt.Errorf("register keys in the usage plan (nothing was written): %w", err)
 	}

@@ -3,6 +3,7 @@ package onboarding_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,18 +43,28 @@ func TestOnboardIssueAndDuplicates(t *testing.T) {
 	ctx := context.Background()
 	st := store.New(testenv.Backends().DynamoDB(), testenv.Table(t))
 	plan := &recordingPlan{}
-	svc := onboarding.Service{Store: st, Plan: plan, Environment: "staging", Now: time.Now}
+	secrets, err := identity.GenerateSecretHasher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := onboarding.Service{Store: st, Secrets: secrets, Plan: plan, Environment: "staging", Now: time.Now}
 
 	issued, err := svc.Onboard(ctx, company("NXT300000001", "Gent Forwarding", "BE0403170008"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c, err := st.Client(ctx, issued.Client.ClientID)
-	if err != nil || !identity.CheckSecret(&c, issued.ClientSecret) {
+	if err != nil || !secrets.Check(&c, issued.ClientSecret) || !strings.HasPrefix(c.SecretHash, "hmac-sha256:v1:") {
 		t.Fatalf("client not usable: %v", err)
 	}
-	if len(plan.registered) != 1 || plan.registered[0][0] != issued.SubscriptionKey || plan.registered[0][1] != identity.ClientUsageKey(issued.Client.ClientID) {
+	// API Gateway gets the key's usage identifier, never the key.
+	if len(plan.registered) != 1 || plan.registered[0][0] != identity.UsageIdentifier(issued.SubscriptionKey) || plan.registered[0][1] != identity.ClientUsageKey(issued.Client.ClientID) {
 		t.Fatalf("usage plan keys: %v", plan.registered)
+	}
+	for _, v := range plan.registered[0] {
+		if strings.Contains(v, issued.SubscriptionKey) {
+			t.Fatalf("usage plan got the subscription key in clear: %v", plan.registered)
+		}
 	}
 
 	// Same VAT: refused with a clear error, keys taken back, nothing written.

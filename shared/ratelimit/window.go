@@ -1,5 +1,6 @@
-// Package ratelimit holds the usage plan's counting rule: at most N calls per key in each fixed
-// window (contract §2: call 501 within the minute answers 429 with Retry-After).
+// Package ratelimit holds the local gateway's counting rules: the usage plan's at most N calls per
+// key in each fixed window (contract §2: call 501 within the minute answers 429 with Retry-After),
+// and the token bucket of a throttled route.
 package ratelimit
 
 import (

@@ -23,6 +23,11 @@
 //	                                                                                             ne: NE#<receiver>#<event> / <sk>
 //	                                                                                             nc: NC#<receiver>#<container> / <sk> (when it has one)
 //	                                                                                             nl: NL#<releaseId> / <receiver>#<sk> (when it has one)
+//	failed client auth (TTL) AUTHFAIL#<sha256 of clientId>       IP#<sourceIp>
+//
+// Failed client authentications (the token endpoint's slow-down) hold failures, windowEndMs,
+// blockedUntilMs, clientId (at most 128 characters) and sourceIp; expiresAt is the end of their
+// 15-minute window, and readers judge them by windowEndMs, since TTL removes items late.
 //
 // The registry items carry the entity's summary (registry.Summary), so that a search applies every
 // filter and sorts by name from one Query, and reads full profiles for one page only.

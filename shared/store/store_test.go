@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,11 +101,20 @@ func TestRegisterRefusesDuplicatesAndWritesNothing(t *testing.T) {
 	}
 }
 
+// secrets hashes the client secrets of the tests (a fresh key per run).
+var secrets = func() *identity.SecretHasher {
+	h, err := identity.GenerateSecretHasher()
+	if err != nil {
+		panic(err)
+	}
+	return h
+}()
+
 func localIssued(entityID string) (identity.Issued, error) {
 	var out identity.Issued
 	var err error
 	now := time.Now()
-	if out.Client, out.ClientSecret, err = identity.NewClient(entityID, "", "", now); err != nil {
+	if out.Client, out.ClientSecret, err = identity.NewClient(secrets, entityID, "", "", now); err != nil {
 		return out, err
 	}
 	if out.Key, out.SubscriptionKey, err = identity.NewSubscriptionKey(entityID, "cpu", "test", "", now); err != nil {
@@ -124,7 +136,7 @@ func TestCredentialsRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := s.Client(ctx, issued.Client.ClientID)
-	if err != nil || !identity.CheckSecret(&c, issued.ClientSecret) || identity.CheckSecret(&c, "wrong-secret-wrong-secret") {
+	if err != nil || !secrets.Check(&c, issued.ClientSecret) || secrets.Check(&c, "wrong-secret-wrong-secret") {
 		t.Fatalf("client round trip: %v", err)
 	}
 	k, err := s.SubscriptionKey(ctx, identity.HashKey(issued.SubscriptionKey))
@@ -201,4 +213,73 @@ func TestRegistrySearchOnDynamoDB(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuthFailuresOnDynamoDB: the slow-down's records round-trip, a write conditioned on a record
+// that changed meanwhile is refused with identity.ErrChanged, the item expires with its window, and
+// a client id of any length (it comes from whoever calls) makes a bounded key.
+func TestAuthFailuresOnDynamoDB(t *testing.T) {
+	s, db, table := newStore(t)
+	ctx := context.Background()
+	now := time.UnixMilli(time.Now().UnixMilli())
+	const id, ip = "local-client-1", "198.51.100.7"
+	rec, err := s.AuthFailures(ctx, id, ip)
+	if err != nil || rec != (identity.AuthFailures{}) {
+		t.Fatalf("no record: %+v %v", rec, err)
+	}
+	first := rec.After(now)
+	if err := s.SaveAuthFailures(ctx, id, ip, rec, first); err != nil {
+		t.Fatal(err)
+	}
+	// Another instance that read "no record" too is refused; it reads again and counts on.
+	if err := s.SaveAuthFailures(ctx, id, ip, rec, first); !errors.Is(err, identity.ErrChanged) {
+		t.Fatalf("stale write: %v", err)
+	}
+	got, err := s.AuthFailures(ctx, id, ip)
+	if err != nil || got.Count != 1 || !got.WindowEnd.Equal(first.WindowEnd) {
+		t.Fatalf("read back: %+v %v", got, err)
+	}
+	next := got
+	for i := 0; i < identity.FailuresAllowed-1; i++ {
+		n := next.After(now)
+		if err := s.SaveAuthFailures(ctx, id, ip, next, n); err != nil {
+			t.Fatal(err)
+		}
+		next = n
+	}
+	got, _ = s.AuthFailures(ctx, id, ip)
+	if wait, blocked := got.Blocked(now); !blocked || wait != time.Second || got.Count != identity.FailuresAllowed {
+		t.Fatalf("after five failures: %+v", got)
+	}
+	// The item expires (TTL, epoch seconds) with its window; another address has its own record.
+	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: map[string]types.AttributeValue{
+		"pk": &types.AttributeValueMemberS{Value: "AUTHFAIL#" + sha256Hex(id)}, "sk": &types.AttributeValueMemberS{Value: "IP#" + ip},
+	}})
+	if err != nil || out.Item == nil {
+		t.Fatalf("raw item: %v", err)
+	}
+	if ttl := out.Item["expiresAt"].(*types.AttributeValueMemberN).Value; ttl != fmt.Sprint((first.WindowEnd.UnixMilli()+999)/1000) {
+		t.Fatalf("expiresAt %s, window ends %v", ttl, first.WindowEnd)
+	}
+	if other, _ := s.AuthFailures(ctx, id, "198.51.100.8"); other.Count != 0 {
+		t.Fatalf("another address shares the record: %+v", other)
+	}
+	if err := s.ClearAuthFailures(ctx, id, ip); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.AuthFailures(ctx, id, ip); got.Count != 0 {
+		t.Fatalf("cleared record: %+v", got)
+	}
+	long := strings.Repeat("x", 5000) // longer than DynamoDB's 2,048-byte partition key
+	if err := s.SaveAuthFailures(ctx, long, ip, identity.AuthFailures{}, identity.AuthFailures{}.After(now)); err != nil {
+		t.Fatalf("long client id: %v", err)
+	}
+	if got, err := s.AuthFailures(ctx, long, ip); err != nil || got.Count != 1 {
+		t.Fatalf("long client id read back: %+v %v", got, err)
+	}
+}
+
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -1,5 +1,6 @@
 // Package handlers holds the benchmarks of the functions' own cost per request (storage and queues
-// in memory), beside a bare aws-lambda-go echo handler measured in the same run.
+// in memory), beside a bare aws-lambda-go echo handler measured in the same run: E6, E1, the token
+// endpoint and the authorizer.
 package handlers
 
 import (
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
+	"github.com/portcommunity/cpu/shared/auth"
 	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
@@ -151,6 +154,121 @@ func BenchmarkIngestHandler(b *testing.B) {
 	out, err := h.Invoke(context.Background(), payload)
 	if err != nil || !strings.Contains(string(out), `"statusCode":202`) {
 		b.Fatalf("E1 did not accept the benchmark request: %s %v", out, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// memCredentials stands in for the table behind the token endpoint and the authorizer.
+type memCredentials struct {
+	client identity.Client
+	entity entity.Entity
+	key    identity.SubscriptionKey
+}
+
+func (m memCredentials) Client(_ context.Context, id string) (identity.Client, error) {
+	if id != m.client.ClientID {
+		return identity.Client{}, identity.ErrUnknown
+	}
+	return m.client, nil
+}
+
+func (m memCredentials) Entity(context.Context, string) (entity.Entity, error) { return m.entity, nil }
+
+func (m memCredentials) SubscriptionKey(_ context.Context, hash string) (identity.SubscriptionKey, error) {
+	if hash != m.key.Hash {
+		return identity.SubscriptionKey{}, identity.ErrUnknown
+	}
+	return m.key, nil
+}
+
+// noFailures is a failure log with no record: the common case of a client that knows its secret.
+type noFailures struct{}
+
+func (noFailures) AuthFailures(context.Context, string, string) (identity.AuthFailures, error) {
+	return identity.AuthFailures{}, nil
+}
+func (noFailures) SaveAuthFailures(context.Context, string, string, identity.AuthFailures, identity.AuthFailures) error {
+	return nil
+}
+func (noFailures) ClearAuthFailures(context.Context, string, string) error { return nil }
+
+// credentials makes a client, its entity and a subscription key with a local signer.
+func credentials(b *testing.B) (memCredentials, *identity.SecretHasher, *identity.LocalSigner, string, string) {
+	secrets, err := identity.GenerateSecretHasher()
+	if err != nil {
+		b.Fatal(err)
+	}
+	signer, err := identity.GenerateLocalSigner()
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now()
+	c, secret, err := identity.NewClient(secrets, "NXT200000001", "", "", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	k, raw, err := identity.NewSubscriptionKey("NXT200000001", "cpu", "bench", "", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := memCredentials{client: c, key: k, entity: entity.Entity{NxtEntityID: "NXT200000001", Roles: []entity.Role{entity.ShippingAgent}}}
+	return m, secrets, signer, secret, raw
+}
+
+// BenchmarkTokenHandler is the token endpoint's own cost per call: the form decoded, the failure
+// record read, the client's secret checked with the keyed hash, and an ES256 token signed (with a
+// local key: in AWS the signature is a KMS call, not measured here).
+func BenchmarkTokenHandler(b *testing.B) {
+	m, secrets, signer, secret, _ := credentials(b)
+	te := &auth.TokenEndpoint{Clients: m, Secrets: secrets, Failures: noFailures{}, Signer: signer, Stage: "bench", TTL: time.Hour, Now: time.Now,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	h := lambda.NewHandler(apigw.Lambda(te.Handle, slog.New(slog.NewJSONHandler(io.Discard, nil))))
+	payload, err := json.Marshal(events.APIGatewayProxyRequest{
+		Resource: "/oauth2/token", Path: "/oauth2/token", HTTPMethod: "POST",
+		Headers:        map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+		Body:           url.Values{"grant_type": {"client_credentials"}, "client_id": {m.client.ClientID}, "client_secret": {secret}}.Encode(),
+		RequestContext: events.APIGatewayProxyRequestContext{RequestID: "r", Identity: events.APIGatewayRequestIdentity{SourceIP: "192.0.2.1"}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if out, err := h.Invoke(context.Background(), payload); err != nil || !strings.Contains(string(out), `"statusCode":200`) {
+		b.Fatalf("the token endpoint refused the benchmark request: %s %v", out, err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := h.Invoke(context.Background(), payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthorizerHandler is the authorizer's own cost per call: a valid ES256 token verified
+// and a known subscription key checked (from its in-process cache, as on a warm instance).
+func BenchmarkAuthorizerHandler(b *testing.B) {
+	m, _, signer, _, key := credentials(b)
+	a := &auth.Authorizer{Verifier: identity.NewVerifier(signer.Public(), "bench"), Keys: m, Stage: "bench", Now: time.Now, KeyCacheTTL: time.Hour,
+		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	tok, err := identity.IssueToken(context.Background(), signer, "bench", identity.Caller{ClientID: m.client.ClientID, EntityID: "NXT200000001", Roles: []string{"ShippingAgent"}}, time.Now(), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := lambda.NewHandler(a.Handle)
+	payload, err := json.Marshal(events.APIGatewayCustomAuthorizerRequestTypeRequest{
+		Type: "REQUEST", MethodArn: "arn:aws:execute-api:eu-west-1:123456789012:abc/bench/GET/certified-pickup/v1/entities",
+		Resource: "/certified-pickup/v1/entities", Path: "/certified-pickup/v1/entities", HTTPMethod: "GET",
+		Headers: map[string]string{"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": key},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if out, err := h.Invoke(context.Background(), payload); err != nil || !strings.Contains(string(out), `"Allow"`) {
+		b.Fatalf("the authorizer refused the benchmark request: %s %v", out, err)
 	}
 	b.ReportAllocs()
 	for b.Loop() {
