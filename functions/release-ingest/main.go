@@ -13,12 +13,12 @@ import (
 
 func main() {
 	_, log, cfg := awsedge.Boot()
+	st := awsedge.Store(cfg)
 	h := &commands.Ingest{
-		IDs:   awsedge.Store(cfg),
-		Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
-		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
-		Stage: awsedge.MustEnv("STAGE"),
-		Now:   time.Now,
+		IDs:    st,
+		Accept: &commands.Acceptor{Store: st, Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"), Now: time.Now, Log: log},
+		Ports:  release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
+		Stage:  awsedge.MustEnv("STAGE"),
 	}
 	lambda.Start(apigw.Lambda(h.Handle, log))
 }

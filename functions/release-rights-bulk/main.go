@@ -13,11 +13,11 @@ import (
 
 func main() {
 	_, log, cfg := awsedge.Boot()
+	st := awsedge.Store(cfg)
 	h := &commands.Rights{
-		IDs:   awsedge.Store(cfg),
-		Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"),
-		Ports: release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
-		Now:   time.Now,
+		IDs:    st,
+		Accept: &commands.Acceptor{Store: st, Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"), Now: time.Now, Log: log},
+		Ports:  release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 	}
 	lambda.Start(apigw.Lambda(h.HandleBulk, log))
 }

@@ -191,7 +191,7 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			case g.On == catalog.Table && g.Access == catalog.Write && g.KeyPrefix != "":
 				// Only items whose partition key starts with the prefix (IAM's LeadingKeys).
 				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:DeleteItem"),
+					Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
 					Resources: jsii.Strings(*b.Table.TableArn()),
 					Conditions: &map[string]any{
 						"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{g.KeyPrefix + "*"}},
@@ -237,7 +237,7 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				BatchSize:               jsii.Number(float64(t.Stream.BatchSize)),
 				BisectBatchOnError:      jsii.Bool(true),
 				ReportBatchItemFailures: jsii.Bool(true),
-				RetryAttempts:           jsii.Number(10),
+				RetryAttempts:           jsii.Number(float64(t.Stream.Retries)),
 				OnFailure:               awslambdaeventsources.NewSqsDlq(failures),
 				Filters:                 &[]*map[string]any{awslambda.FilterCriteria_Filter(&pattern)},
 			}))

@@ -20,34 +20,55 @@ type FIFOQueue struct {
 // sendAttempts bounds the retries of entries SQS reports as failed (throttling, say).
 const sendAttempts = 4
 
-// Send implements commands.Queue with SendMessageBatch, sending again the entries that failed.
+// Send implements commands.Queue with SendMessageBatch. A batch holds at most one message of each
+// group (container), and the entries SQS reports failed are sent again before the next batch: a
+// message is never sent before the one of its container it follows, so the queue keeps the order.
 func (q FIFOQueue) Send(ctx context.Context, msgs ...commands.Message) error {
 	for len(msgs) > 0 {
-		n := min(10, len(msgs))
-		pending := msgs[:n]
-		msgs = msgs[n:]
-		for attempt := 1; len(pending) > 0; attempt++ {
-			entries := make([]types.SendMessageBatchRequestEntry, len(pending))
-			for i, m := range pending {
-				entries[i] = types.SendMessageBatchRequestEntry{
-					Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(m.Body)),
-					MessageGroupId: aws.String(m.Group), MessageDeduplicationId: aws.String(m.Dedup),
-				}
+		var batch, later []commands.Message
+		groups := map[string]bool{}
+		for i, m := range msgs {
+			if len(batch) == 10 {
+				later = append(later, msgs[i:]...)
+				break
 			}
-			out, err := q.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
-			if err != nil {
-				return err
+			if groups[m.Group] {
+				later = append(later, m)
+				continue
 			}
-			var again []commands.Message
-			for _, f := range out.Failed {
-				i, _ := strconv.Atoi(aws.ToString(f.Id))
-				again = append(again, pending[i])
-			}
-			if len(again) > 0 && attempt == sendAttempts {
-				return fmt.Errorf("%d messages not queued: %s", len(again), aws.ToString(out.Failed[0].Message))
-			}
-			pending = again
+			groups[m.Group] = true
+			batch = append(batch, m)
 		}
+		if err := q.sendBatch(ctx, batch); err != nil {
+			return err
+		}
+		msgs = later
+	}
+	return nil
+}
+
+func (q FIFOQueue) sendBatch(ctx context.Context, pending []commands.Message) error {
+	for attempt := 1; len(pending) > 0; attempt++ {
+		entries := make([]types.SendMessageBatchRequestEntry, len(pending))
+		for i, m := range pending {
+			entries[i] = types.SendMessageBatchRequestEntry{
+				Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(string(m.Body)),
+				MessageGroupId: aws.String(m.Group), MessageDeduplicationId: aws.String(m.Dedup),
+			}
+		}
+		out, err := q.Client.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(q.URL), Entries: entries})
+		if err != nil {
+			return err
+		}
+		var again []commands.Message
+		for _, f := range out.Failed {
+			i, _ := strconv.Atoi(aws.ToString(f.Id))
+			again = append(again, pending[i])
+		}
+		if len(again) > 0 && attempt == sendAttempts {
+			return fmt.Errorf("%d messages not queued: %s", len(again), aws.ToString(out.Failed[0].Message))
+		}
+		pending = again
 	}
 	return nil
 }

@@ -46,7 +46,14 @@ type QueueTrigger struct {
 type StreamTrigger struct {
 	BatchSize int
 	Filter    string
+	// Retries is how often a failing batch is retried before its failing record goes to the
+	// failure destination; RetryUntilExpired keeps retrying until the stream drops the record
+	// (24 hours), for work that must not be skipped.
+	Retries int
 }
+
+// RetryUntilExpired: StreamTrigger.Retries without a bound.
+const RetryUntilExpired = -1
 
 // ScheduleTrigger runs a function periodically.
 type ScheduleTrigger struct {
@@ -243,8 +250,19 @@ func Functions() []Function {
 				Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
 				Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
 			),
-			Grants:   []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
+			Grants:   acceptGrants,
 			Timeout:  10 * time.Second,
+			MemoryMB: 256,
+		},
+		{
+			Name:        "command-relay",
+			Description: "Queues the commands of accepted E1, E3 and E4 calls that their call could not queue itself (the outbox of the table's stream)",
+			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 10, Filter: AcceptanceFilter, Retries: RetryUntilExpired}},
+			Env: env(
+				Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
+			),
+			Grants:   acceptGrants,
+			Timeout:  30 * time.Second,
 			MemoryMB: 256,
 		},
 		{
@@ -261,7 +279,7 @@ func Functions() []Function {
 		{
 			Name:        "notification-writer",
 			Description: "Turns outcome items of the table's stream into notifications (kept 168 hours)",
-			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter}},
+			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter, Retries: 10}},
 			Env:         env(),
 			Grants:      []Grant{{On: Table, Access: Write}},
 			Timeout:     30 * time.Second,
@@ -292,7 +310,7 @@ func Functions() []Function {
 			Description: "E3 PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights: Transfer or Revoke one right",
 			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights", Auth: TokenAndKey}},
 			Env:         rightsEnv,
-			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
+			Grants:      acceptGrants,
 			Timeout:     10 * time.Second,
 			MemoryMB:    256,
 		},
@@ -301,7 +319,7 @@ func Functions() []Function {
 			Description: "E4 PUT /certified-pickup/v1/{portLoCode}/containers/import/release-rights: one action on 1 to 100 rights",
 			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: "/certified-pickup/v1/{portLoCode}/containers/import/release-rights", Auth: TokenAndKey}},
 			Env:         rightsEnv,
-			Grants:      []Grant{{On: Table, Access: Read}, {On: QueueResource, Queue: CommandQueue, Access: Send}},
+			Grants:      acceptGrants,
 			Timeout:     10 * time.Second,
 			MemoryMB:    256,
 		},
@@ -334,6 +352,13 @@ func env(extra ...Env) []Env {
 	return append([]Env{{Name: "TABLE_NAME", Ref: EnvTableName}, {Name: "STAGE", Ref: EnvStage}}, extra...)
 }
 
+// acceptGrants let a function accept commands: read the table, write acceptances (and nothing
+// else), and send to the command queue.
+var acceptGrants = []Grant{
+	{On: Table, Access: Read}, {On: Table, Access: Write, KeyPrefix: AcceptancePrefix},
+	{On: QueueResource, Queue: CommandQueue, Access: Send},
+}
+
 var rightsEnv = env(
 	Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
 	Env{Name: "COMMAND_QUEUE_URL", Ref: EnvQueueURL, Queue: CommandQueue},
@@ -343,6 +368,15 @@ var rightsEnv = env(
 // consumer, grouped per port and container: the commands on one container apply in the order they
 // were accepted, whatever endpoint accepted them.
 const CommandQueue = "commands"
+
+// AcceptanceFilter lets the relay see the acceptances of E1, E3 and E4 calls whose commands are not
+// all queued yet: written new, or written again over an expired one with the same
+// Idempotency-Key (a MODIFY). Marking one queued is a MODIFY the filter drops.
+const AcceptanceFilter = `{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"itemType":{"S":["Acceptance"]},"queued":{"BOOL":[false]}}}}`
+
+// AcceptancePrefix starts the partition key of every acceptance (shared/store): E1, E3 and E4 may
+// write these items and no others.
+const AcceptancePrefix = "ACCEPT#"
 
 // OutcomeFilter lets only new outcome items of the table's stream reach the notifier.
 const OutcomeFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome"]}}}}`

@@ -8,9 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -50,11 +48,10 @@ type Accepted struct {
 // Ingest serves E1: it judges what needs no release state (contract §4, §6), queues the command and
 // answers 202. Everything else is the consumer's, and comes back as a notification.
 type Ingest struct {
-	IDs   Identities
-	Queue Queue
-	Ports release.Ports
-	Stage string
-	Now   func() time.Time
+	IDs    Identities
+	Accept *Acceptor
+	Ports  release.Ports
+	Stage  string
 }
 
 // Handle serves POST /ingestion/v1/ingestion/{ingestionId}.
@@ -87,12 +84,9 @@ func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 	}
 	cmd := release.Command{
 		PublicReferenceID: uuid.NewString(), ExternalReferenceID: r.ExternalRef, Requester: caller.EntityID,
-		CarrierID: caller.EntityID, Action: req.ActionType, Request: req, AcceptedAt: in.Now().UTC(),
+		CarrierID: caller.EntityID, Action: req.ActionType, Request: req, AcceptedAt: in.Accept.Now().UTC(),
 	}
-	if err := Enqueue(ctx, in.Queue, cmd); err != nil {
-		return apigw.Response{}, err
-	}
-	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: cmd.PublicReferenceID, ExternalReferenceID: r.ExternalRef})
+	return in.Accept.Accept(ctx, r, caller, []release.Command{cmd})
 }
 
 // Enqueue puts commands on the queue: grouped per container (actions on one container apply in

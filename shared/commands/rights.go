@@ -2,8 +2,6 @@ package commands
 
 import (
 	"context"
-	"net/http"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
@@ -12,13 +10,12 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Rights serves E3 and E4: it checks what needs no release state, and queues one command per item
-// on the release-right queue (FIFO, grouped per container) under the call's one public reference.
+// Rights serves E3 and E4: it checks what needs no release state, and accepts one command per item
+// under the call's one public reference (all of them or none).
 type Rights struct {
-	IDs   Identities
-	Queue Queue
-	Ports release.Ports
-	Now   func() time.Time
+	IDs    Identities
+	Accept *Acceptor
+	Ports  release.Ports
 }
 
 // rightRoles may act on release rights.
@@ -70,14 +67,11 @@ func (h *Rights) queue(ctx context.Context, r *apigw.Request, caller apigw.Calle
 			return apigw.Response{}, problem.New(problem.KindUnauthorized, "on %s, %s must be the caller", act, side)
 		}
 	}
-	ref, now := uuid.NewString(), h.Now().UTC()
+	ref, now := uuid.NewString(), h.Accept.Now().UTC()
 	cmds := make([]release.Command, len(items))
 	for i, it := range items {
 		cmds[i] = it.Command(act, ref, r.ExternalRef, caller.EntityID, i)
 		cmds[i].AcceptedAt = now
 	}
-	if err := Enqueue(ctx, h.Queue, cmds...); err != nil {
-		return apigw.Response{}, err
-	}
-	return apigw.JSON(http.StatusAccepted, Accepted{PublicReferenceID: ref, ExternalReferenceID: r.ExternalRef})
+	return h.Accept.Accept(ctx, r, caller, cmds)
 }

@@ -26,7 +26,7 @@ type StreamPoller struct {
 	BatchSize  int
 	Filter     Filter
 	Invoker    Invoker
-	MaxRetries int
+	MaxRetries int // catalog.RetryUntilExpired (-1): never give up on a record
 	RetryDelay time.Duration
 	OnFailure  func(ctx context.Context, failed []events.DynamoDBEventRecord, reason string)
 	Log        *slog.Logger
@@ -128,7 +128,7 @@ func (p *StreamPoller) deliver(ctx context.Context, batch []events.DynamoDBEvent
 		}
 		batch = batch[from:]
 		attempt++
-		if attempt > p.MaxRetries {
+		if p.MaxRetries >= 0 && attempt > p.MaxRetries {
 			// Bisecting on error narrows a failing batch down to the record that fails: only that
 			// one goes to the failure destination, and the shard goes on with the rest.
 			p.Log.Error("stream record sent to the failure destination", "sequenceNumber", batch[0].Change.SequenceNumber, "reason", reason)

@@ -13,9 +13,6 @@ import (
 	"github.com/portcommunity/cpu/shared/catalog"
 )
 
-// streamMaxRetries matches the CDK stack's RetryAttempts of stream event source mappings.
-const streamMaxRetries = 10
-
 // startTriggers starts a poller or timer for every function with a queue, stream or schedule
 // trigger; they run until pctx ends.
 func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls QueueURLs, invokers map[string]Invoker, log *slog.Logger) error {
@@ -46,8 +43,8 @@ func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls Qu
 			}
 			urls[fn.Name+"-stream-failures"] = aws.ToString(failures.QueueUrl)
 			p := &StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: t.Stream.BatchSize, Filter: filter,
-				Invoker: invokers[fn.Name], MaxRetries: streamMaxRetries, RetryDelay: 500 * time.Millisecond, Log: log.With("function", fn.Name),
-				OnFailure: failureDestination(sqsClient, aws.ToString(failures.QueueUrl), arn, log)}
+				Invoker: invokers[fn.Name], MaxRetries: t.Stream.Retries, RetryDelay: 500 * time.Millisecond, Log: log.With("function", fn.Name),
+				OnFailure: failureDestination(sqsClient, aws.ToString(failures.QueueUrl), arn, t.Stream.Retries, log)}
 			go p.Run(pctx)
 		case t.Schedule != nil:
 			go schedule(pctx, t.Schedule.Every, invokers[fn.Name], log.With("function", fn.Name))
@@ -57,10 +54,10 @@ func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls Qu
 }
 
 // failureDestination sends what Lambda's on-failure destination receives: the batch's coordinates.
-func failureDestination(c *sqs.Client, url, streamArn string, log *slog.Logger) func(context.Context, []events.DynamoDBEventRecord, string) {
+func failureDestination(c *sqs.Client, url, streamArn string, retries int, log *slog.Logger) func(context.Context, []events.DynamoDBEventRecord, string) {
 	return func(ctx context.Context, failed []events.DynamoDBEventRecord, reason string) {
 		body, _ := json.Marshal(map[string]any{
-			"requestContext":  map[string]any{"requestId": uuid.NewString(), "condition": "RetryAttemptsExhausted", "approximateInvokeCount": streamMaxRetries + 1},
+			"requestContext":  map[string]any{"requestId": uuid.NewString(), "condition": "RetryAttemptsExhausted", "approximateInvokeCount": retries + 1},
 			"responseContext": map[string]any{"functionError": reason},
 			"timestamp":       time.Now().UTC().Format(time.RFC3339Nano),
 			"DDBStreamBatchInfo": map[string]any{

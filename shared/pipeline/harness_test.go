@@ -59,6 +59,7 @@ type harness struct {
 	t        *testing.T
 	st       *store.Store
 	ingest   *commands.Ingest
+	accept   *commands.Acceptor
 	consumer *consumer.Consumer
 	e7       apigw.Handler
 	queue    awsedge.FIFOQueue
@@ -132,8 +133,9 @@ func newStoppedHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
-	h.ingest = &commands.Ingest{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: h.clock}
-	h.rights = &commands.Rights{IDs: st, Queue: h.queue, Ports: release.ParsePorts("BEANR"), Now: h.clock}
+	h.accept = &commands.Acceptor{Store: st, Queue: h.queue, Now: h.clock, Log: quiet}
+	h.ingest = &commands.Ingest{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR"), Stage: "test"}
+	h.rights = &commands.Rights{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR")}
 	h.consumer = &consumer.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: consumer.NewID, MaxReceives: q.MaxReceives,
 		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}
 	h.e7 = reads.Notifications(st, h.clock)
@@ -151,6 +153,21 @@ func (h *harness) start() {
 		Log: quiet, RetryDelay: time.Second}
 	go sp.Run(h.pctx)
 	h.replayStream()
+	h.relayStream()
+}
+
+// relayStream starts the relay on the table's stream, as the command-relay function runs in AWS.
+func (h *harness) relayStream() {
+	b := testenv.Backends()
+	arn, err := localstack.LatestStreamArn(context.Background(), b.Streams(), h.table)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	filter, _ := localstack.ParseFilter(catalog.AcceptanceFilter)
+	r := &commands.Relay{Store: h.st, Queue: h.queue, Log: quiet}
+	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 10, Filter: filter,
+		Invoker: invoker{lambda.NewHandler(r.Handle)}, MaxRetries: catalog.RetryUntilExpired, RetryDelay: 100 * time.Millisecond, Log: quiet}
+	go stp.Run(h.pctx)
 }
 
 // replayStream starts a notifier on the table's stream from its oldest record; when written is

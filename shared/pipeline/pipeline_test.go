@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/consumer"
@@ -267,5 +269,92 @@ func TestReplayedStreamMakesNoCopies(t *testing.T) {
 	}
 	for i, r := range refs {
 		h.sent(r, want[i]) // fails on any other count
+	}
+}
+
+// TestRetriedCallWithTheSameKey: the same Idempotency-Key from the same client answers the first
+// answer again and queues nothing; with another body it answers 422; another client's same key is
+// another call.
+func TestRetriedCallWithTheSameKey(t *testing.T) {
+	h := newHarness(t)
+	call := func(caller, clientID, key string, raw []byte) (int, map[string]any) {
+		ev := proxy("POST", map[string]string{"ingestionId": h.ingestID[caller]}, nil, raw, caller, []entity.Role{entity.ShippingAgent}, "ext-1")
+		ev.RequestContext.Authorizer["clientId"] = clientID
+		ev.Headers["Idempotency-Key"] = key
+		resp, err := apigw.Lambda(h.ingest.Handle, quiet)(context.Background(), ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		json.Unmarshal([]byte(resp.Body), &doc)
+		return resp.StatusCode, doc
+	}
+	s1, first := call(sa1, "client-a", "order-42", body("Release", nil))
+	s2, again := call(sa1, "client-a", `"order-42"`, body("Release", nil)) // the structured-field form
+	if s1 != 202 || s2 != 202 || first["publicReferenceId"] != again["publicReferenceId"] {
+		t.Fatalf("retry: %d %v, %d %v", s1, first, s2, again)
+	}
+	ref := first["publicReferenceId"].(string)
+	// Applied once: a Block queued after it on the same container applies after anything the
+	// retry could have queued.
+	h.sent(h.sa(body("Block", nil)), 2)
+	eq(t, "the Release once", h.sent(ref, 2), sa1+" ReleaseLight ReleaseLightChanged Release", top+" ReleaseLight ReleaseLightChanged Release")
+	if hist, _ := h.st.History(context.Background(), "BEANR", "CSQU3054383"); len(hist) != 2 {
+		t.Fatalf("%d outcomes, want the Release and the Block", len(hist))
+	}
+	status, doc := call(sa1, "client-a", "order-42", body("Release", map[string]any{"vesselName": "OTHER"}))
+	if status != 422 || doc["status"] != 422.0 || !strings.Contains(doc["detail"].(string), "Idempotency-Key") {
+		t.Fatalf("same key, another body: %d %v", status, doc)
+	}
+	if status, doc := call(sa1, "client-b", "order-42", body("Release", map[string]any{"equipmentNumber": "CAIU7654324"})); status != 202 || doc["publicReferenceId"] == ref {
+		t.Fatalf("another client's key: %d %v", status, doc)
+	}
+	if status, doc := call(sa1, "client-a", strings.Repeat("k", 256), body("Release", nil)); status != 400 || doc["errors"].(map[string]any)["Idempotency-Key"] == nil {
+		t.Fatalf("a key of 256 characters: %d %v", status, doc)
+	}
+	// After 24 hours the key is free again.
+	h.setClock(h.clock().Add(24*time.Hour + time.Minute))
+	if status, doc := call(sa1, "client-a", "order-42", body("Release", map[string]any{"equipmentNumber": "CAIU1234561"})); status != 202 || doc["publicReferenceId"] == ref {
+		t.Fatalf("the key after 24 hours: %d %v", status, doc)
+	}
+}
+
+// failingQueue queues the first n messages of a call and then fails, as SQS failing midway would.
+type failingQueue struct {
+	commands.Queue
+	n int
+}
+
+func (f failingQueue) Send(ctx context.Context, msgs ...commands.Message) error {
+	if len(msgs) <= f.n {
+		return f.Queue.Send(ctx, msgs...)
+	}
+	if err := f.Queue.Send(ctx, msgs[:f.n]...); err != nil {
+		return err
+	}
+	return errors.New("SQS: service unavailable")
+}
+
+// TestBulkWithTheQueueFailingMidway: E4 whose queueing fails after 12 of 30 items still answers
+// 202 (the call was accepted when its acceptance was written), and the relay queues the rest: all
+// 30 apply, each once.
+func TestBulkWithTheQueueFailingMidway(t *testing.T) {
+	h := newHarness(t)
+	var items []map[string]any
+	for i := 0; i < 30; i++ {
+		c := release.WithCheckDigit(fmt.Sprintf("BLKU%06d", i))
+		h.released(c)
+		items = append(items, rightItem(c, sa1, rp))
+	}
+	h.rights.Accept = &commands.Acceptor{Store: h.st, Queue: failingQueue{Queue: h.queue, n: 12}, Now: h.clock, Log: quiet}
+	status, ref, doc := h.bulk(sa1, "Transfer", items...)
+	if status != 202 {
+		t.Fatalf("answered %d: %v", status, doc)
+	}
+	got := h.sent(ref, 60) // sender and receiver of every item
+	for _, line := range got {
+		if !strings.Contains(line, "Transferred Transfer") {
+			t.Errorf("an item did not apply: %s", line)
+		}
 	}
 }

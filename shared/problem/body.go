@@ -16,6 +16,7 @@ var typeOf = map[int]string{
 	404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
 	405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
 	413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+	422: "https://tools.ietf.org/html/rfc9110#section-15.5.21",
 	429: "https://tools.ietf.org/html/rfc6585#section-4",
 	500: "https://tools.ietf.org/html/rfc9110#section-15.6.1",
 }

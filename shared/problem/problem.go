@@ -14,39 +14,42 @@ import (
 type Kind int
 
 const (
-	KindInternal     Kind = iota // 500: unexpected; the caller may retry
-	KindValidation               // 400: a field broke a rule
-	KindBadRequest               // 400: malformed request (not tied to one field)
-	KindUnauthorized             // 401: no or bad credentials, or the caller lacks the role (the seed uses 401)
-	KindForbidden                // 403: only E7 (notifications not sent to the caller)
-	KindNotFound                 // 404: unknown route
-	KindMethod                   // 405: wrong method, or the seed's other 405 cases
-	KindTooLarge                 // 413: body over 1 MiB
-	KindRateLimited              // 429: over the usage plan
+	KindInternal      Kind = iota // 500: unexpected; the caller may retry
+	KindValidation                // 400: a field broke a rule
+	KindBadRequest                // 400: malformed request (not tied to one field)
+	KindUnauthorized              // 401: no or bad credentials, or the caller lacks the role (the seed uses 401)
+	KindForbidden                 // 403: only E7 (notifications not sent to the caller)
+	KindNotFound                  // 404: unknown route
+	KindMethod                    // 405: wrong method, or the seed's other 405 cases
+	KindTooLarge                  // 413: body over 1 MiB
+	KindRateLimited               // 429: over the usage plan
+	KindUnprocessable             // 422: an Idempotency-Key reused for another request
 )
 
 var statusOf = map[Kind]int{
-	KindInternal:     http.StatusInternalServerError,
-	KindValidation:   http.StatusBadRequest,
-	KindBadRequest:   http.StatusBadRequest,
-	KindUnauthorized: http.StatusUnauthorized,
-	KindForbidden:    http.StatusForbidden,
-	KindNotFound:     http.StatusNotFound,
-	KindMethod:       http.StatusMethodNotAllowed,
-	KindTooLarge:     http.StatusRequestEntityTooLarge,
-	KindRateLimited:  http.StatusTooManyRequests,
+	KindInternal:      http.StatusInternalServerError,
+	KindValidation:    http.StatusBadRequest,
+	KindBadRequest:    http.StatusBadRequest,
+	KindUnauthorized:  http.StatusUnauthorized,
+	KindForbidden:     http.StatusForbidden,
+	KindNotFound:      http.StatusNotFound,
+	KindMethod:        http.StatusMethodNotAllowed,
+	KindTooLarge:      http.StatusRequestEntityTooLarge,
+	KindRateLimited:   http.StatusTooManyRequests,
+	KindUnprocessable: http.StatusUnprocessableEntity,
 }
 
 var titleOf = map[Kind]string{
-	KindInternal:     "An unexpected error occurred.",
-	KindValidation:   "One or more validation errors occurred.",
-	KindBadRequest:   "The request is malformed.",
-	KindUnauthorized: "Unauthorized.",
-	KindForbidden:    "Forbidden.",
-	KindNotFound:     "Not found.",
-	KindMethod:       "Method not allowed.",
-	KindTooLarge:     "Payload too large.",
-	KindRateLimited:  "Too many requests.",
+	KindInternal:      "An unexpected error occurred.",
+	KindValidation:    "One or more validation errors occurred.",
+	KindBadRequest:    "The request is malformed.",
+	KindUnauthorized:  "Unauthorized.",
+	KindForbidden:     "Forbidden.",
+	KindNotFound:      "Not found.",
+	KindMethod:        "Method not allowed.",
+	KindTooLarge:      "Payload too large.",
+	KindRateLimited:   "Too many requests.",
+	KindUnprocessable: "Unprocessable content.",
 }
 
 // Error is a typed platform error. Fields holds validation messages per field.

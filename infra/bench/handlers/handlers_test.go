@@ -126,12 +126,24 @@ type nullQueue struct{}
 
 func (nullQueue) Send(context.Context, ...commands.Message) error { return nil }
 
+// nullAcceptances accepts every call: the benchmark measures E1, not DynamoDB.
+type nullAcceptances struct{}
+
+func (nullAcceptances) Accept(_ context.Context, a release.Acceptance, _ time.Time) (release.Acceptance, bool, error) {
+	return a, true, nil
+}
+func (nullAcceptances) Acceptance(context.Context, string) (release.Acceptance, bool, error) {
+	return release.Acceptance{}, false, nil
+}
+func (nullAcceptances) MarkQueued(context.Context, string) error { return nil }
+
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
 // checked against the caller and queued.
 func BenchmarkIngestHandler(b *testing.B) {
 	in := &commands.Ingest{
-		IDs:   memIdentities{entity.Entity{NxtEntityID: "NXT200000001", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent}}},
-		Queue: nullQueue{}, Ports: release.ParsePorts("BEANR"), Stage: "bench", Now: time.Now,
+		IDs:    memIdentities{entity.Entity{NxtEntityID: "NXT200000001", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent}}},
+		Accept: &commands.Acceptor{Store: nullAcceptances{}, Queue: nullQueue{}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
+		Ports:  release.ParsePorts("BEANR"), Stage: "bench",
 	}
 	h := lambda.NewHandler(apigw.Lambda(in.Handle, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	ev := events.APIGatewayProxyRequest{

@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/release"
+)
+
+const skAcceptance = "ACCEPT"
+
+// acceptanceKey is the key of a call's acceptance: the caller's client and Idempotency-Key when it
+// sent one (so a retry finds it; the key is hashed to bound its size), else the call's own public
+// reference. Every one starts with catalog.AcceptancePrefix: E1, E3 and E4 may write these items
+// and no others (IAM's LeadingKeys).
+func acceptanceKey(a release.Acceptance) string {
+	if a.IdempotencyKey == "" {
+		return catalog.AcceptancePrefix + "REF#" + a.PublicReferenceID
+	}
+	sum := sha256.Sum256([]byte(a.IdempotencyKey))
+	return catalog.AcceptancePrefix + "IDEM#" + a.ClientID + "#" + hex.EncodeToString(sum[:])
+}
+
+// Accept writes an acceptance unless a live one (inside the idempotency window) has its key, in
+// one conditional PutItem: the call is accepted exactly when this write succeeds. When one exists
+// it answers that one (fresh false). When the write's answer is lost (a timeout after DynamoDB
+// applied it), reading the key tells whether it was ours.
+func (s *Store) Accept(ctx context.Context, a release.Acceptance, now time.Time) (release.Acceptance, bool, error) {
+	a.Key = acceptanceKey(a)
+	cmds, err := json.Marshal(a.Commands)
+	if err != nil {
+		return a, false, err
+	}
+	if len(cmds) > release.MaxAcceptanceBytes {
+		return a, false, release.ErrRequestTooLarge
+	}
+	item := map[string]types.AttributeValue{
+		attrPK: str(a.Key), attrSK: str(skAcceptance), attrItemType: str("Acceptance"),
+		"publicReferenceId": str(a.PublicReferenceID), "fingerprint": str(a.Fingerprint), "commands": str(string(cmds)),
+		"acceptedAt": str(a.AcceptedAt.UTC().Format(time.RFC3339Nano)), "queued": &types.AttributeValueMemberBOOL{Value: false},
+		"expiresAt": &types.AttributeValueMemberN{Value: strconv.FormatInt(a.AcceptedAt.Add(release.IdempotencyWindow).Unix(), 10)},
+	}
+	if a.ExternalReferenceID != nil {
+		item["externalReferenceId"] = str(*a.ExternalReferenceID)
+	}
+	if err := checkSize("acceptance "+a.Key, item); err != nil {
+		return a, false, release.ErrRequestTooLarge
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		// An acceptance whose window has passed is replaced (TTL removes items late).
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR expiresAt < :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return a, true, nil
+	case errors.As(err, &ccf):
+		stored, found, rerr := s.Acceptance(ctx, a.Key)
+		if rerr != nil || !found {
+			return a, false, errors.Join(err, rerr)
+		}
+		return stored, false, nil
+	}
+	// The answer is unknown: the write may have been applied before it failed.
+	stored, found, rerr := s.Acceptance(ctx, a.Key)
+	if rerr == nil && found && stored.PublicReferenceID == a.PublicReferenceID {
+		return stored, true, nil
+	}
+	return a, false, err
+}
+
+// Acceptance reads an acceptance (strongly consistent); found is false when there is none.
+func (s *Store) Acceptance(ctx context.Context, k string) (release.Acceptance, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(k, skAcceptance), ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		return release.Acceptance{}, false, err
+	}
+	it := out.Item
+	a := release.Acceptance{Key: k, PublicReferenceID: sVal(it["publicReferenceId"]), Fingerprint: sVal(it["fingerprint"])}
+	if ext, ok := it["externalReferenceId"].(*types.AttributeValueMemberS); ok {
+		a.ExternalReferenceID = &ext.Value
+	}
+	if q, ok := it["queued"].(*types.AttributeValueMemberBOOL); ok {
+		a.Queued = q.Value
+	}
+	a.AcceptedAt, _ = time.Parse(time.RFC3339Nano, sVal(it["acceptedAt"]))
+	if err := json.Unmarshal([]byte(sVal(it["commands"])), &a.Commands); err != nil {
+		return a, true, err
+	}
+	return a, true, nil
+}
+
+// MarkQueued records that every command of an acceptance is on the queue, so the relay has nothing
+// to do for it.
+func (s *Store) MarkQueued(ctx context.Context, k string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: key(k, skAcceptance),
+		UpdateExpression:          aws.String("SET queued = :t"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
+	})
+	return err
+}
