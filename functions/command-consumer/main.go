@@ -15,7 +15,8 @@ func main() {
 	_, log, cfg := awsedge.Boot()
 	q, _ := catalog.QueueNamed(catalog.CommandQueue)
 	c := &consumer.Consumer{
-		Store: awsedge.Store(cfg),
+		// Registry look-ups are kept a minute: a right action resolves two or three parties.
+		Store: consumer.CachedLookups(awsedge.Store(cfg), time.Minute, time.Now),
 		DeadLetters: awsedge.DeadLetterQueue{
 			Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("DEAD_LETTER_QUEUE_URL"), ParkedBy: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		},

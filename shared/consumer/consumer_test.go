@@ -168,3 +168,46 @@ func TestTransientFailureParkedAtTheLastReceive(t *testing.T) {
 		t.Fatalf("receive 5 of 5: failures %q, parked %+v", failed(resp), dlq.parked)
 	}
 }
+
+type countingDirectory struct {
+	fakeStore
+	parties, terminals int
+}
+
+func (d *countingDirectory) ResolveParty(_ context.Context, ref release.PartyRef) ([]string, error) {
+	d.parties++
+	if ref.IdentificationCode == "NOBODY" {
+		return nil, nil
+	}
+	return []string{ref.IdentificationCode}, nil
+}
+
+func (d *countingDirectory) TerminalOperator(context.Context, string) (string, error) {
+	d.terminals++
+	return "NXT200000003", nil
+}
+
+// TestCachedLookups: a warm consumer asks the registry once per party within the cache time, never
+// keeps a miss, and asks again after the time.
+func TestCachedLookups(t *testing.T) {
+	d := &countingDirectory{}
+	now := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)
+	c := CachedLookups(d, time.Minute, func() time.Time { return now })
+	ctx := context.Background()
+	ref := release.PartyRef{IdentificationType: "NxtEntityId", IdentificationCode: "NXT200000005"}
+	for i := 0; i < 3; i++ {
+		if ids, _ := c.ResolveParty(ctx, ref); len(ids) != 1 {
+			t.Fatal(ids)
+		}
+		c.TerminalOperator(ctx, "01700")
+		c.ResolveParty(ctx, release.PartyRef{IdentificationType: "NxtEntityId", IdentificationCode: "NOBODY"})
+	}
+	if d.parties != 4 || d.terminals != 1 {
+		t.Fatalf("registry asked %d times for parties, %d for terminals", d.parties, d.terminals)
+	}
+	now = now.Add(time.Minute)
+	c.ResolveParty(ctx, ref)
+	if d.parties != 5 {
+		t.Fatalf("not asked again after the cache time: %d", d.parties)
+	}
+}

@@ -16,6 +16,17 @@ import (
 
 // CreateTable makes the single table as the CDK stack does: same keys, indexes, stream and TTL.
 func CreateTable(ctx context.Context, db *dynamodb.Client, name string, schema catalog.TableSchema) error {
+	return createTable(ctx, db, name, schema, true)
+}
+
+// CreateTableWithoutStream makes the table without its stream, for tests that write tens of
+// thousands of items and read them back without the stream's consumers: DynamoDB Local's stream
+// bookkeeping grows with every record of every table and slows everything down as it grows.
+func CreateTableWithoutStream(ctx context.Context, db *dynamodb.Client, name string, schema catalog.TableSchema) error {
+	return createTable(ctx, db, name, schema, false)
+}
+
+func createTable(ctx context.Context, db *dynamodb.Client, name string, schema catalog.TableSchema, stream bool) error {
 	attrs := map[string]bool{schema.PartitionKey: true, schema.SortKey: true}
 	var gsis []dtypes.GlobalSecondaryIndex
 	for _, ix := range schema.Indexes {
@@ -42,7 +53,7 @@ func CreateTable(ctx context.Context, db *dynamodb.Client, name string, schema c
 		},
 		GlobalSecondaryIndexes: gsis,
 		BillingMode:            dtypes.BillingModePayPerRequest,
-		StreamSpecification:    &dtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: dtypes.StreamViewTypeNewAndOldImages},
+		StreamSpecification:    streamSpec(stream),
 	})
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", name, err)
@@ -93,4 +104,11 @@ func CreateQueue(ctx context.Context, client *sqs.Client, q catalog.Queue, urls 
 	urls[q.Name] = aws.ToString(main.QueueUrl)
 	urls[q.DLQName()] = aws.ToString(dlq.QueueUrl)
 	return nil
+}
+
+func streamSpec(on bool) *dtypes.StreamSpecification {
+	if !on {
+		return nil
+	}
+	return &dtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: dtypes.StreamViewTypeNewAndOldImages}
 }

@@ -107,9 +107,27 @@ func newHarness(t *testing.T) *harness {
 func newStoppedHarness(t *testing.T) *harness {
 	t.Helper()
 	t.Parallel()
+	return build(t, testenv.Table(t))
+}
+
+// newVolumeHarness is the harness of the tests that write thousands of items: a table without a
+// stream, and only the queue's poller. DynamoDB Local keeps every stream record of every table in
+// one store whose upkeep grows with it: 10,000 notifications made every later test of the package
+// twenty times slower. These tests need no stream consumer (they read outcomes and write
+// notifications themselves), and they run alone, before the parallel tests.
+func newVolumeHarness(t *testing.T) *harness {
+	t.Helper()
+	h := build(t, testenv.TableWithoutStream(t))
+	sp := &localstack.SQSPoller{Client: h.sqs, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
+		Log: quiet, RetryDelay: time.Second}
+	go sp.Run(h.pctx)
+	return h
+}
+
+func build(t *testing.T, table string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	b := testenv.Backends()
-	table := testenv.Table(t)
 	st := store.New(b.DynamoDB(), table)
 	h := &harness{t: t, st: st, ingestID: map[string]string{}, now: time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC)}
 	for _, e := range []entity.Entity{
@@ -136,7 +154,7 @@ func newStoppedHarness(t *testing.T) *harness {
 	h.accept = &commands.Acceptor{Store: st, Queue: h.queue, Now: h.clock, Log: quiet}
 	h.ingest = &commands.Ingest{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR"), Stage: "test"}
 	h.rights = &commands.Rights{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR")}
-	h.consumer = &consumer.Consumer{Store: st, Now: h.clock, Log: quiet, NewID: consumer.NewID, MaxReceives: q.MaxReceives,
+	h.consumer = &consumer.Consumer{Store: consumer.CachedLookups(st, time.Minute, time.Now), Now: h.clock, Log: quiet, NewID: consumer.NewID, MaxReceives: q.MaxReceives,
 		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}
 	h.e7 = reads.Notifications(st, h.clock)
 

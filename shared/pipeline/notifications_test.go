@@ -156,7 +156,7 @@ func TestRetentionIs168Hours(t *testing.T) {
 // match of a filter, whether the match is the newest or 167 hours old, and pages through a filter
 // that matches thousands, newest first, without losing or repeating one.
 func TestNotificationsAtVolume(t *testing.T) {
-	h := newHarness(t)
+	h := newVolumeHarness(t)
 	ctx := context.Background()
 	now := h.clock()
 	var ns []notification.Notification

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
@@ -334,12 +335,24 @@ func rightCmd(container string, act release.Action, caller, from, to string) rel
 
 // TestFifteenHundredRightActionsOnOneRelease: a right passed back and forth 1,500 times (with the
 // longest reasons) keeps a release of fixed size: its chain of custody is stored hop by hop, E5
-// answers with the newest hops and the chain's length, and Delete still applies.
+// answers with the newest hops and the chain's length, and Delete still applies. The commands go
+// straight to the consumer's Apply, as its queue handler calls it.
 func TestFifteenHundredRightActionsOnOneRelease(t *testing.T) {
-	h := newHarness(t)
+	h := newVolumeHarness(t)
 	ctx := context.Background()
 	c := "CAIU7654324"
-	h.released(c)
+	apply := func(raw []byte) release.Command {
+		req, err := release.Decode(raw, release.ParsePorts("BEANR"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := release.Command{PublicReferenceID: uuid.NewString(), Requester: sa1, CarrierID: sa1, Action: req.ActionType, Request: req, AcceptedAt: h.clock()}
+		if err := h.consumer.Apply(ctx, cmd); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
+	apply(body("Release", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c}))
 	reason := strings.Repeat("r", release.MaxReasonChars)
 	for i := 0; i < 750; i++ {
 		for _, a := range []release.Action{release.ActTransfer, release.ActRightRevoke} {
@@ -371,6 +384,17 @@ func TestFifteenHundredRightActionsOnOneRelease(t *testing.T) {
 	if it := items[0]; len(it.Chain) != reads.MaxDetailHops || it.ChainLength != 1501 || !it.ChainTruncated || it.Chain[len(it.Chain)-1].Seq != 1500 {
 		t.Fatalf("E5 chain: %d hops, length %d, truncated %v", len(it.Chain), it.ChainLength, it.ChainTruncated)
 	}
-	eq(t, "Delete after 1,500 actions", h.sent(h.sa(body("Delete", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c, "terminalCode": nil})), 2),
-		sa1+" ReleaseLight ReleaseLightChanged Delete", top+" ReleaseLight ReleaseLightChanged Delete")
+	del := apply(body("Delete", map[string]any{"equipmentNumber": c, "releaseIdentification": "R-" + c, "terminalCode": nil}))
+	hist, err := h.st.History(ctx, "BEANR", c)
+	if err != nil || len(hist) != 1502 {
+		t.Fatalf("%d outcomes, %v", len(hist), err)
+	}
+	for _, o := range hist {
+		if o.PublicReferenceID == del.PublicReferenceID && (!o.Applied || o.Action != release.ActDelete) {
+			t.Fatalf("Delete after 1,500 actions: %+v", o)
+		}
+	}
+	if cur, _, err := h.st.Load(ctx, storeRef(c), "none", 0); err != nil || cur != nil {
+		t.Fatalf("the release is still active after Delete: %v %v", cur, err)
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/localstack"
 )
@@ -47,12 +49,28 @@ func Backends() *localstack.Backends { return backends }
 // Table creates a fresh single table (same schema as the stacks) and returns its name.
 func Table(t testing.TB) string {
 	t.Helper()
+	return table(t, localstack.CreateTable)
+}
+
+// TableWithoutStream creates the table without its stream, for tests that write tens of thousands
+// of items and need no stream consumer (see localstack.CreateTableWithoutStream).
+func TableWithoutStream(t testing.TB) string {
+	t.Helper()
+	return table(t, localstack.CreateTableWithoutStream)
+}
+
+func table(t testing.TB, create func(context.Context, *dynamodb.Client, string, catalog.TableSchema) error) string {
+	t.Helper()
 	name := fmt.Sprintf("t%d-%s", tables.Add(1), strings.NewReplacer("/", "-", " ", "-").Replace(t.Name()))
 	if len(name) > 200 {
 		name = name[:200]
 	}
-	if err := localstack.CreateTable(context.Background(), backends.DynamoDB(), name, catalog.SingleTable); err != nil {
+	if err := create(context.Background(), backends.DynamoDB(), name, catalog.SingleTable); err != nil {
 		t.Fatal(err)
 	}
+	// Dropped when the test ends, to keep DynamoDB Local small.
+	t.Cleanup(func() {
+		_, _ = backends.DynamoDB().DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
+	})
 	return name
 }
