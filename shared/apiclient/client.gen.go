@@ -1401,7 +1401,8 @@ type ClientInterface interface {
 	// At least one filter (an empty value is no filter; none at all is 400 with
 	// `errors.SearchFilter`); filters combine with AND. `entityName` matches any part of the name,
 	// in any case; the other filters match exactly. Results are sorted by name; a page past the end
-	// is 200 with no items and the totals. Any entity holding a CPu role may search.
+	// is 200 with no items and the totals. Any entity holding a CPu role may search. Query
+	// parameter names match case-insensitively (`eori` is `EORI`).
 	//
 	// Corresponds with GET /certified-pickup/v1/entities (the `SearchEntities` operationId).
 	SearchEntities(ctx context.Context, params *SearchEntitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1412,7 +1413,8 @@ type ClientInterface interface {
 	// At least one of `notificationEvent`, `equipmentNumber`, `publicReferenceId`, `releaseId`,
 	// `storedOn` (and the time window) must be given (400 with `errors.SearchFilter` otherwise);
 	// filters combine with AND. `timeWindowFrom` and `timeWindowTo` narrow the day of `storedOn`,
-	// come together, and To (which includes its minute) may not be earlier than From.
+	// come together, and To (which includes its minute) may not be earlier than From. Query
+	// parameter names match case-insensitively.
 	//
 	// One answer holds at most 1,000 notifications. When more match, the answer carries a
 	// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
@@ -1431,6 +1433,7 @@ type ClientInterface interface {
 	// `publicReferenceId`; the page itself arrives as a notification (type ReleaseRight, event
 	// Update, to the caller alone) whose envelope carries it in `body.result` (`RightsPage`).
 	// Filters combine with AND; name filters match any part, in any case; TIN filters match exactly.
+	// Query parameter names match case-insensitively.
 	//
 	// Corresponds with GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights (the `ListReleaseRights` operationId).
 	ListReleaseRights(ctx context.Context, portLoCode PortLoCode, params *ListReleaseRightsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1465,7 +1468,7 @@ type ClientInterface interface {
 	// ReleaseRight, event Update, to the caller alone) whose envelope carries, in `body.result`, the
 	// container's active releases the caller has a part in (shipping agent, terminal operator,
 	// holder or pending receiver), each with its chain of custody. When none matches, the
-	// notification is NotValidated.
+	// notification is NotValidated. Query parameter names match case-insensitively.
 	//
 	// Corresponds with GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights/{equipmentNumber} (the `GetReleaseDetail` operationId).
 	GetReleaseDetail(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *GetReleaseDetailParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1577,7 +1580,8 @@ type ClientInterface interface {
 // At least one filter (an empty value is no filter; none at all is 400 with
 // `errors.SearchFilter`); filters combine with AND. `entityName` matches any part of the name,
 // in any case; the other filters match exactly. Results are sorted by name; a page past the end
-// is 200 with no items and the totals. Any entity holding a CPu role may search.
+// is 200 with no items and the totals. Any entity holding a CPu role may search. Query
+// parameter names match case-insensitively (`eori` is `EORI`).
 //
 // Corresponds with GET /certified-pickup/v1/entities (the `SearchEntities` operationId).
 func (c *Client) SearchEntities(ctx context.Context, params *SearchEntitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1598,7 +1602,8 @@ func (c *Client) SearchEntities(ctx context.Context, params *SearchEntitiesParam
 // At least one of `notificationEvent`, `equipmentNumber`, `publicReferenceId`, `releaseId`,
 // `storedOn` (and the time window) must be given (400 with `errors.SearchFilter` otherwise);
 // filters combine with AND. `timeWindowFrom` and `timeWindowTo` narrow the day of `storedOn`,
-// come together, and To (which includes its minute) may not be earlier than From.
+// come together, and To (which includes its minute) may not be earlier than From. Query
+// parameter names match case-insensitively.
 //
 // One answer holds at most 1,000 notifications. When more match, the answer carries a
 // `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
@@ -1627,6 +1632,7 @@ func (c *Client) ListNotifications(ctx context.Context, params *ListNotification
 // `publicReferenceId`; the page itself arrives as a notification (type ReleaseRight, event
 // Update, to the caller alone) whose envelope carries it in `body.result` (`RightsPage`).
 // Filters combine with AND; name filters match any part, in any case; TIN filters match exactly.
+// Query parameter names match case-insensitively.
 //
 // Corresponds with GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights (the `ListReleaseRights` operationId).
 func (c *Client) ListReleaseRights(ctx context.Context, portLoCode PortLoCode, params *ListReleaseRightsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1691,7 +1697,7 @@ func (c *Client) ActOnReleaseRights(ctx context.Context, portLoCode PortLoCode, 
 // ReleaseRight, event Update, to the caller alone) whose envelope carries, in `body.result`, the
 // container's active releases the caller has a part in (shipping agent, terminal operator,
 // holder or pending receiver), each with its chain of custody. When none matches, the
-// notification is NotValidated.
+// notification is NotValidated. Query parameter names match case-insensitively.
 //
 // Corresponds with GET /certified-pickup/v1/{portLoCode}/containers/import/release-rights/{equipmentNumber} (the `GetReleaseDetail` operationId).
 func (c *Client) GetReleaseDetail(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *GetReleaseDetailParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2828,7 +2834,8 @@ type ClientWithResponsesInterface interface {
 	// At least one filter (an empty value is no filter; none at all is 400 with
 	// `errors.SearchFilter`); filters combine with AND. `entityName` matches any part of the name,
 	// in any case; the other filters match exactly. Results are sorted by name; a page past the end
-	// is 200 with no items and the totals. Any entity holding a CPu role may search.
+	// is 200 with no items and the totals. Any entity holding a CPu role may search. Query
+	// parameter names match case-insensitively (`eori` is `EORI`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2841,7 +2848,8 @@ type ClientWithResponsesInterface interface {
 	// At least one of `notificationEvent`, `equipmentNumber`, `publicReferenceId`, `releaseId`,
 	// `storedOn` (and the time window) must be given (400 with `errors.SearchFilter` otherwise);
 	// filters combine with AND. `timeWindowFrom` and `timeWindowTo` narrow the day of `storedOn`,
-	// come together, and To (which includes its minute) may not be earlier than From.
+	// come together, and To (which includes its minute) may not be earlier than From. Query
+	// parameter names match case-insensitively.
 	//
 	// One answer holds at most 1,000 notifications. When more match, the answer carries a
 	// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
@@ -2862,6 +2870,7 @@ type ClientWithResponsesInterface interface {
 	// `publicReferenceId`; the page itself arrives as a notification (type ReleaseRight, event
 	// Update, to the caller alone) whose envelope carries it in `body.result` (`RightsPage`).
 	// Filters combine with AND; name filters match any part, in any case; TIN filters match exactly.
+	// Query parameter names match case-insensitively.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2898,7 +2907,7 @@ type ClientWithResponsesInterface interface {
 	// ReleaseRight, event Update, to the caller alone) whose envelope carries, in `body.result`, the
 	// container's active releases the caller has a part in (shipping agent, terminal operator,
 	// holder or pending receiver), each with its chain of custody. When none matches, the
-	// notification is NotValidated.
+	// notification is NotValidated. Query parameter names match case-insensitively.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -4273,7 +4282,8 @@ func (r GetOpenAPIDocumentResponse) ContentType() string {
 // At least one filter (an empty value is no filter; none at all is 400 with
 // `errors.SearchFilter`); filters combine with AND. `entityName` matches any part of the name,
 // in any case; the other filters match exactly. Results are sorted by name; a page past the end
-// is 200 with no items and the totals. Any entity holding a CPu role may search.
+// is 200 with no items and the totals. Any entity holding a CPu role may search. Query
+// parameter names match case-insensitively (`eori` is `EORI`).
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4292,7 +4302,8 @@ func (c *ClientWithResponses) SearchEntitiesWithResponse(ctx context.Context, pa
 // At least one of `notificationEvent`, `equipmentNumber`, `publicReferenceId`, `releaseId`,
 // `storedOn` (and the time window) must be given (400 with `errors.SearchFilter` otherwise);
 // filters combine with AND. `timeWindowFrom` and `timeWindowTo` narrow the day of `storedOn`,
-// come together, and To (which includes its minute) may not be earlier than From.
+// come together, and To (which includes its minute) may not be earlier than From. Query
+// parameter names match case-insensitively.
 //
 // One answer holds at most 1,000 notifications. When more match, the answer carries a
 // `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
@@ -4319,6 +4330,7 @@ func (c *ClientWithResponses) ListNotificationsWithResponse(ctx context.Context,
 // `publicReferenceId`; the page itself arrives as a notification (type ReleaseRight, event
 // Update, to the caller alone) whose envelope carries it in `body.result` (`RightsPage`).
 // Filters combine with AND; name filters match any part, in any case; TIN filters match exactly.
+// Query parameter names match case-insensitively.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4373,7 +4385,7 @@ func (c *ClientWithResponses) ActOnReleaseRightsWithResponse(ctx context.Context
 // ReleaseRight, event Update, to the caller alone) whose envelope carries, in `body.result`, the
 // container's active releases the caller has a part in (shipping agent, terminal operator,
 // holder or pending receiver), each with its chain of custody. When none matches, the
-// notification is NotValidated.
+// notification is NotValidated. Query parameter names match case-insensitively.
 //
 // Returns a wrapper object for the known response body format(s).
 //
