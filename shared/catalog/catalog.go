@@ -10,7 +10,7 @@ import "time"
 type AuthMode int
 
 const (
-	// Public routes run without the authorizer (only the token endpoint).
+	// Public routes run without the authorizer (the token endpoint and the OpenAPI document).
 	Public AuthMode = iota
 	// TokenAndKey needs a bearer token and an Ocp-Apim-Subscription-Key (all /certified-pickup/*).
 	TokenAndKey
@@ -232,6 +232,15 @@ func Functions() []Function {
 			Timeout:             10 * time.Second,
 			MemoryMB:            256,
 			ReservedConcurrency: TokenConcurrency,
+		},
+		{
+			// The document is embedded in the binary: no table, queue or key.
+			Name:        "openapi",
+			Description: "GET /openapi.json: the OpenAPI 3.1 document of the API, without credentials",
+			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/openapi.json", Auth: Public}},
+			Env:         env(),
+			Timeout:     5 * time.Second,
+			MemoryMB:    128,
 		},
 		{
 			Name:        "entities-search",

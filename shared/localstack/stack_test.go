@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/openapi"
+	"github.com/portcommunity/cpu/shared/openapi/openapitest"
 )
 
 // stack is one local stack for the package's end-to-end tests, started like `make run` does, with
@@ -108,13 +110,15 @@ type answer struct {
 	rawBody []byte
 }
 
+// call makes one request through the stack; its answer is checked against the OpenAPI document (a
+// mismatch fails the test).
 func call(t *testing.T, method, u string, headers map[string]string, body string) answer {
 	t.Helper()
 	req, _ := http.NewRequest(method, u, strings.NewReader(body))
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.Client(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +166,7 @@ func TestTokenEndpoint(t *testing.T) {
 	req, _ := http.NewRequest("POST", api+"/oauth2/token", strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.SetBasicAuth(c.ClientID, c.ClientSecret)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.Client(t).Do(req)
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("basic auth: %v %v", resp.StatusCode, err)
 	}
@@ -212,12 +216,22 @@ func TestRegistryThroughTheGateway(t *testing.T) {
 	}
 }
 
+// TestOpenAPIDocument: GET /openapi.json answers the embedded document without credentials.
+func TestOpenAPIDocument(t *testing.T) {
+	api := startStack(t)
+	a := call(t, "GET", api+"/openapi.json", nil, "")
+	if a.status != 200 || string(a.rawBody) != string(openapi.JSON) || a.header.Get("Cache-Control") == "" {
+		t.Fatalf("%d %v", a.status, a.header)
+	}
+}
+
 // TestRateLimit: call 501 within the minute answers 429 with Retry-After; another key is unaffected.
 func TestRateLimit(t *testing.T) {
 	api := startStack(t)
 	tok := token(t, api, 6)
 	h := map[string]string{"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": seedFile.Entities[6].Credentials.SubscriptionKey}
 	u := api + "/certified-pickup/v1/entities?NxtEntityId=" + seedFile.Entities[6].NxtEntityID
+	client := openapitest.Client(t)
 	var wg sync.WaitGroup
 	statuses := make(chan int, 500)
 	for w := 0; w < 4; w++ {
@@ -229,7 +243,7 @@ func TestRateLimit(t *testing.T) {
 				for k, v := range h {
 					req.Header.Set(k, v)
 				}
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := client.Do(req)
 				if err != nil {
 					statuses <- 0
 					continue
