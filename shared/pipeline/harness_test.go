@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
@@ -232,8 +233,20 @@ func body(action string, mutate map[string]any) []byte {
 // post calls E1 as caller; it returns the status and the public reference id.
 func (h *harness) post(caller string, roles []entity.Role, ingestionID string, raw []byte) (int, string, map[string]any) {
 	h.t.Helper()
+	return h.postWith(h.invoke, caller, roles, ingestionID, raw)
+}
+
+// postLenient is post for a body the API accepts in a form the document does not spell.
+func (h *harness) postLenient(caller string, roles []entity.Role, ingestionID string, raw []byte) (int, string, map[string]any) {
+	h.t.Helper()
+	return h.postWith(h.invokeLenient, caller, roles, ingestionID, raw)
+}
+
+func (h *harness) postWith(invoke func(apigw.Handler, string, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error),
+	caller string, roles []entity.Role, ingestionID string, raw []byte) (int, string, map[string]any) {
+	h.t.Helper()
 	ref := "ext-" + uuid.NewString()[:8]
-	resp, err := apigw.Lambda(h.ingest.Handle, quiet)(context.Background(), proxy("POST", map[string]string{"ingestionId": ingestionID}, nil, raw, caller, roles, ref))
+	resp, err := invoke(h.ingest.Handle, "/ingestion/v1/ingestion/"+ingestionID, proxy("POST", map[string]string{"ingestionId": ingestionID}, nil, raw, caller, roles, ref))
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -9,9 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/notification"
+	"github.com/portcommunity/cpu/shared/reads"
+	"github.com/portcommunity/cpu/shared/release"
 )
 
 type e7answer struct {
@@ -23,7 +27,13 @@ type e7answer struct {
 
 func (h *harness) read(caller string, query map[string]string) e7answer {
 	h.t.Helper()
-	resp, err := apigw.Lambda(h.e7, quiet)(context.Background(), proxy("GET", nil, query, nil, caller, []entity.Role{entity.ShippingAgent}, ""))
+	return h.readWith(h.invoke, caller, query)
+}
+
+func (h *harness) readWith(invoke func(apigw.Handler, string, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error),
+	caller string, query map[string]string) e7answer {
+	h.t.Helper()
+	resp, err := invoke(h.e7, "/certified-pickup/v1/notifications", proxy("GET", nil, query, nil, caller, []entity.Role{entity.ShippingAgent}, ""))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -72,7 +82,11 @@ func TestNotificationsAPI(t *testing.T) {
 			t.Errorf("message is not the envelope: %v", it["message"])
 		}
 	}
-	count("by event", sa1, map[string]string{"notificationEvent": "releaselightchanged"}, 2)
+	count("by event", sa1, map[string]string{"notificationEvent": "ReleaseLightChanged"}, 2)
+	// The API matches event names in any case; the document spells them one way.
+	if a := h.readWith(h.invokeLenient, sa1, map[string]string{"notificationEvent": "releaselightchanged"}); a.status != 200 || len(a.items) != 2 {
+		t.Errorf("event in lower case: %d %d", a.status, len(a.items))
+	}
 	count("event AND container", top, map[string]string{"notificationEvent": "ReleaseLightChanged", "equipmentNumber": "CSQU3054383"}, 2)
 	count("by reference", sa1, map[string]string{"publicReferenceId": block}, 1)
 	count("by release id", top, map[string]string{"releaseId": releaseID}, 2)
@@ -161,9 +175,7 @@ func TestNotificationsAtVolume(t *testing.T) {
 	now := h.clock()
 	var ns []notification.Notification
 	add := func(at time.Time, container, event string) {
-		n := len(ns)
-		ns = append(ns, notification.Notification{NxtEntityID: top, EquipmentNumber: container, PublicReferenceID: fmt.Sprintf("00000000-0000-4000-8000-%012d", n),
-			ReleaseID: "11111111-0000-4000-8000-000000000001", StoredOn: at, Message: fmt.Sprintf(`{"n":%d}`, n), Type: "ReleaseLight", Event: event, Seq: "000#00"})
+		ns = append(ns, stored(top, fmt.Sprintf("00000000-0000-4000-8000-%012d", len(ns)), container, event, at, nil))
 	}
 	add(now.Add(-167*time.Hour-59*time.Minute), "CSQU3054383", "Update") // the oldest still inside 168 h
 	for i := 0; i < 9998; i++ {
@@ -179,7 +191,7 @@ func TestNotificationsAtVolume(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := h.read(top, map[string]string{"equipmentNumber": "CSQU3054383"})
-	if a.status != 200 || len(a.items) != 2 || a.items[0]["message"] != `{"n":9999}` || a.items[1]["message"] != `{"n":0}` {
+	if a.status != 200 || len(a.items) != 2 || a.items[0]["publicReferenceId"] != "00000000-0000-4000-8000-000000009999" || a.items[1]["publicReferenceId"] != "00000000-0000-4000-8000-000000000000" {
 		t.Fatalf("both ends of the 168 hours: %d %d items", a.status, len(a.items))
 	}
 	if a := h.read(top, map[string]string{"equipmentNumber": "CSQU3054383", "notificationEvent": "Update", "releaseId": "11111111-0000-4000-8000-000000000001"}); a.status != 200 || len(a.items) != 2 {
@@ -232,11 +244,23 @@ func TestNotificationsAtVolume(t *testing.T) {
 func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	big := `{"pad":"` + strings.Repeat("x", 80<<10) + `"}`
+	// An E2 answer of 100 rows, as the notification that carries it.
+	page := reads.Page{Page: 1, PageSize: 100, TotalRows: 10000, TotalPages: 100}
+	for i := 0; i < 100; i++ {
+		c := release.WithCheckDigit(fmt.Sprintf("PAGU%06d", i))
+		at := h.clock()
+		page.Items = append(page.Items, reads.Item{ReleaseID: uuid.NewString(), PortLoCode: "BEANR", EquipmentNumber: c, BillOfLadingNumbers: []string{"BL" + c},
+			ReleaseIdentification: "R-" + c, TerminalCode: "01700", ShippingAgent: reads.Party{NxtEntityID: sa1, Name: "Scheldt Shipping Agency", TIN: "BE0403170008"},
+			Terminal: reads.Party{NxtEntityID: top, Name: "Deurganck Container Terminal", TIN: "BE0403170701"}, CurrentStakeholder: reads.Party{NxtEntityID: rp, Name: "Kempen Forwarding", TIN: "BE0403170799"},
+			ReleaseRightStatus: 1, Lights: reads.Lights{CommercialRelease: "OK", Customs: "UNKNOWN", Terminal: "UNKNOWN"}, ReleaseDateTimeUtc: &at, ExpirationDateTimeUtc: &at})
+	}
+	result, _ := json.Marshal(page)
 	var ns []notification.Notification
 	for i := 0; i < 120; i++ {
-		ns = append(ns, notification.Notification{NxtEntityID: rp, EquipmentNumber: "CSQU3054383", PublicReferenceID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i),
-			StoredOn: h.clock().Add(-time.Duration(i) * time.Second), Message: big, Type: "ReleaseRight", Event: "Update", Seq: "000#00"})
+		ns = append(ns, stored(rp, fmt.Sprintf("00000000-0000-4000-8000-%012d", i), "CSQU3054383", "Update", h.clock().Add(-time.Duration(i)*time.Second), result))
+	}
+	if len(ns[0].Message) < 60<<10 {
+		t.Fatalf("an E2 answer of 100 rows is %d bytes", len(ns[0].Message))
 	}
 	if err := h.st.PutNotifications(ctx, ns); err != nil {
 		t.Fatal(err)
@@ -262,4 +286,29 @@ func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
 	if total != 120 {
 		t.Fatalf("%d notifications over the pages, want 120", total)
 	}
+}
+
+// stored makes the notification an outcome gives one receiver, as the notifier stores it: a real
+// envelope (E7's answers are checked against the document), with an async read's result when
+// given one.
+func stored(receiver, ref, container, event string, at time.Time, result json.RawMessage) notification.Notification {
+	typ, action := release.TypeReleaseLight, string(release.ActBlock)
+	switch event {
+	case release.EventTransferred:
+		typ, action = release.TypeReleaseRight, string(release.ActTransfer)
+	case release.EventUpdate:
+		action = string(release.ActUpdate)
+		if result != nil {
+			typ, action = release.TypeReleaseRight, ""
+		}
+	}
+	o := release.Outcome{PublicReferenceID: ref, Requester: sa1, Action: release.ActBlock, At: at, Applied: true,
+		Notices:   []release.Notice{{Type: typ, Event: event, ActionType: action, Recipients: []string{receiver}}},
+		ReleaseID: "11111111-0000-4000-8000-000000000001", PortLoCode: "BEANR", EquipmentNumber: container, BillOfLadingNumbers: []string{"BL1"},
+		ReleaseIdentification: "REL-1", TerminalCode: "01700", Light: release.LightOK, OriginalLight: release.LightOK, Holder: sa1,
+		RightStatus: release.StatusAssigned, Version: 2, Errors: []string{}, Warnings: []string{}, Result: result}
+	if result != nil {
+		o.ReleaseID, o.BillOfLadingNumbers, o.ReleaseIdentification, o.TerminalCode, o.Holder, o.Light, o.OriginalLight = "", nil, "", "", "", "", ""
+	}
+	return notification.Build(o)[0]
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/release"
@@ -19,7 +18,11 @@ func (h *harness) readRights(caller, container string, query map[string]string) 
 	if container != "" {
 		handle, path["equipmentNumber"] = rh.HandleDetail, container
 	}
-	resp, err := apigw.Lambda(handle, quiet)(context.Background(), proxy("GET", path, query, nil, caller, roles[caller], "read-ref"))
+	url := "/certified-pickup/v1/BEANR/containers/import/release-rights"
+	if container != "" {
+		url += "/" + container
+	}
+	resp, err := h.invoke(handle, url, proxy("GET", path, query, nil, caller, roles[caller], "read-ref"))
 	if err != nil || resp.StatusCode != 200 {
 		h.t.Fatalf("read answered %d: %s", resp.StatusCode, resp.Body)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
-	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
 	"github.com/portcommunity/cpu/shared/reads"
@@ -42,7 +41,7 @@ func (h *harness) one(caller, action, container, from, to string, mutate map[str
 		b[k] = v
 	}
 	raw, _ := json.Marshal(b)
-	resp, err := apigw.Lambda(h.rights.HandleOne, quiet)(context.Background(),
+	resp, err := h.invoke(h.rights.HandleOne, "/certified-pickup/v1/BEANR/containers/"+container+"/import/release-rights",
 		proxy("PUT", map[string]string{"portLoCode": "BEANR", "equipmentNumber": container}, nil, raw, caller, roles[caller], ""))
 	if err != nil {
 		h.t.Fatal(err)
@@ -57,7 +56,7 @@ func (h *harness) one(caller, action, container, from, to string, mutate map[str
 func (h *harness) bulk(caller, action string, items ...map[string]any) (int, string, map[string]any) {
 	h.t.Helper()
 	raw, _ := json.Marshal(map[string]any{"portLoCode": "BEANR", "actionType": action, "releaseRights": items})
-	resp, err := apigw.Lambda(h.rights.HandleBulk, quiet)(context.Background(), proxy("PUT", map[string]string{"portLoCode": "BEANR"}, nil, raw, caller, roles[caller], ""))
+	resp, err := h.invoke(h.rights.HandleBulk, "/certified-pickup/v1/BEANR/containers/import/release-rights", proxy("PUT", map[string]string{"portLoCode": "BEANR"}, nil, raw, caller, roles[caller], ""))
 	if err != nil {
 		h.t.Fatal(err)
 	}
