@@ -413,6 +413,13 @@ func TestRestAPI(t *testing.T) {
 				t.Errorf("%s gateway response %s: %s", stage, gr.Type, js(r))
 			}
 		}
+		for _, gr := range catalog.GatewayResponses {
+			for h := range gr.Headers {
+				if !strings.Contains(js(responses[gr.Type]["ResponseParameters"]), h) {
+					t.Errorf("%s gateway response %s lacks %s", stage, gr.Type, h)
+				}
+			}
+		}
 		if !strings.Contains(js(responses["THROTTLED"]["ResponseParameters"]), "Retry-After") {
 			t.Errorf("%s 429 lacks Retry-After", stage)
 		}

@@ -108,6 +108,9 @@ func restAPI(st awscdk.Stack, props Props, fns map[string]awslambda.Function) (a
 
 	for _, gr := range catalog.GatewayResponses {
 		headers := map[string]*string{"Content-Type": jsii.String("'application/problem+json'")}
+		for k, v := range gr.Headers {
+			headers[k] = jsii.String("'" + v + "'")
+		}
 		if gr.Status == 429 {
 			headers["Retry-After"] = jsii.String("'" + strconv.Itoa(int(catalog.Plan.Window.Seconds())) + "'")
 		}

@@ -444,13 +444,17 @@ type GatewayResponse struct {
 	Type   string // API Gateway's response type
 	Status int
 	Detail string
+	// Headers sent with the answer (RFC 9110: a 401 names the scheme to authenticate with).
+	Headers map[string]string
 }
+
+var bearer = map[string]string{"WWW-Authenticate": "Bearer"}
 
 // GatewayResponses the REST API gives in problem+json.
 var GatewayResponses = []GatewayResponse{
-	{Type: "UNAUTHORIZED", Status: 401, Detail: "A valid bearer token and subscription key are required."},
-	{Type: "ACCESS_DENIED", Status: 401, Detail: "The credentials do not grant access to this API."},
-	{Type: "INVALID_API_KEY", Status: 401, Detail: "The subscription key is not valid for this API."},
+	{Type: "UNAUTHORIZED", Status: 401, Detail: "A valid bearer token and subscription key are required.", Headers: bearer},
+	{Type: "ACCESS_DENIED", Status: 401, Detail: "The credentials do not grant access to this API.", Headers: bearer},
+	{Type: "INVALID_API_KEY", Status: 401, Detail: "The subscription key is not valid for this API.", Headers: bearer},
 	// One answer for both throttles API Gateway applies: the usage plan and the token route's.
 	{Type: "THROTTLED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key; the token endpoint takes 25 calls a second from all callers together."},
 	{Type: "QUOTA_EXCEEDED", Status: 429, Detail: "Rate limit exceeded: 500 calls per minute per subscription key."},

@@ -191,15 +191,16 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if err != nil {
-		// API Gateway answers 502 when the integration fails.
+		// API Gateway answers a failed integration with its DEFAULT_5XX gateway response (the
+		// stack sets it to 500 problem+json).
 		g.log.Error("function failed", "function", hit.fn.Name, "requestId", requestID, "error", err.Error())
-		writeJSON(w, http.StatusBadGateway, nil, map[string]string{"message": "Internal server error"})
+		g.gatewayAnswer(w, "DEFAULT_5XX", requestID, nil)
 		return
 	}
 	var resp events.APIGatewayProxyResponse
 	if err := json.Unmarshal(out, &resp); err != nil || resp.StatusCode == 0 {
 		g.log.Error("malformed proxy response", "function", hit.fn.Name, "requestId", requestID)
-		writeJSON(w, http.StatusBadGateway, nil, map[string]string{"message": "Internal server error"})
+		g.gatewayAnswer(w, "DEFAULT_5XX", requestID, nil)
 		return
 	}
 	for k, v := range resp.Headers {
@@ -284,9 +285,13 @@ func allows(p events.APIGatewayCustomAuthorizerPolicy) bool {
 func (g *Gateway) gatewayAnswer(w http.ResponseWriter, typ, requestID string, headers map[string]string) {
 	gr := catalog.LookupGatewayResponse(typ)
 	status, h, body := problem.RenderGateway(gr.Status, gr.Detail, requestID)
+	for k, v := range gr.Headers {
+		h[k] = v
+	}
 	for k, v := range headers {
 		h[k] = v
 	}
+	h["X-Amzn-Requestid"] = requestID
 	write(w, status, h, body)
 }
 
@@ -295,6 +300,7 @@ func (g *Gateway) problem(w http.ResponseWriter, err error, requestID string, he
 	for k, v := range headers {
 		h[k] = v
 	}
+	h["X-Amzn-Requestid"] = requestID
 	write(w, status, h, body)
 }
 

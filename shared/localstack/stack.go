@@ -180,7 +180,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(problemListener{ln}) }()
 
 	state := State{
 		API: "http://" + ln.Addr().String(), DynamoEndpoint: backends.DynamoEndpoint, SQSEndpoint: backends.SQSEndpoint,

@@ -2,6 +2,7 @@ package problem
 
 import (
 	"encoding/json"
+	"net/http"
 	"strconv"
 )
 
@@ -76,5 +77,12 @@ func GatewayDocument(status int, detail string) map[string]any {
 			title = titleOf[k]
 		}
 	}
-	return map[string]any{"type": typeOf[status], "title": title, "status": status, "detail": detail}
+	if title == "" {
+		title = http.StatusText(status) + "."
+	}
+	doc := map[string]any{"type": typeOf[status], "title": title, "status": status, "detail": detail}
+	if doc["type"] == "" {
+		doc["type"] = "about:blank" // RFC 9457: the status says it all
+	}
+	return doc
 }
