@@ -60,6 +60,14 @@ func main() {
 	if run("pipeline") {
 		pipelineBench(root)
 	}
+	if run("notifications") {
+		b, err := localstack.StartBackends(context.Background(), filepath.Join(root, ".tools"), os.TempDir())
+		if err != nil {
+			fail(err)
+		}
+		notificationsBench(b.DynamoDB())
+		b.Stop()
+	}
 	if run("rights") {
 		b, err := localstack.StartBackends(context.Background(), filepath.Join(root, ".tools"), os.TempDir())
 		if err != nil {

@@ -46,9 +46,24 @@ func timeKey(t time.Time) string { return t.UTC().Format(storedOnLayout) }
 func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notification) error {
 	var reqs []types.WriteRequest
 	for _, n := range ns {
-		item, err := attributevalue.MarshalMapWithOptions(n, jsonTags)
+		item, err := NotificationItem(n)
 		if err != nil {
 			return err
+		}
+		if err := checkSize("notification "+sVal(item[attrSK]), item); err != nil {
+			return err
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+	}
+	return s.batchWrite(ctx, reqs)
+}
+
+// NotificationItem is a notification as stored, with the keys of the indexes that apply to it.
+func NotificationItem(n notification.Notification) (map[string]types.AttributeValue, error) {
+	{
+		item, err := attributevalue.MarshalMapWithOptions(n, jsonTags)
+		if err != nil {
+			return nil, err
 		}
 		sk := NotificationSK(n.StoredOn, n.PublicReferenceID, n.Seq)
 		item[attrPK], item[attrSK], item[attrItemType] = str(notifPK(n.NxtEntityID)), str(sk), str("Notification")
@@ -62,12 +77,8 @@ func (s *Store) PutNotifications(ctx context.Context, ns []notification.Notifica
 			item["nlpk"], item["nlsk"] = str("NL#"+n.ReleaseID), str(n.NxtEntityID+"#"+sk)
 		}
 		item["expiresAt"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(n.StoredOn.Add(notification.Retention).Unix(), 10)}
-		if err := checkSize("notification "+sk, item); err != nil {
-			return err
-		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		return item, nil
 	}
-	return s.batchWrite(ctx, reqs)
 }
 
 // batchWrite writes with BatchWriteItem, 25 at a time, again for what DynamoDB left unprocessed.
