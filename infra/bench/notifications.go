@@ -108,7 +108,9 @@ func notificationsBench(db *dynamodb.Client) {
 	}{
 		{"by container (2 matches)", func(r, _ string) notification.Query { return notification.Query{Receiver: r, Equipment: "CSQU3054383"} }},
 		{"by reference (1 match)", func(r, ref string) notification.Query { return notification.Query{Receiver: r, PublicRef: ref} }},
-		{"by event (a page of up to 1,000)", func(r, _ string) notification.Query { return notification.Query{Receiver: r, Event: release.EventTransferred} }},
+		{"by event (a page of up to 1,000)", func(r, _ string) notification.Query {
+			return notification.Query{Receiver: r, Event: release.EventTransferred}
+		}},
 		{"by time (the last hour)", func(r, _ string) notification.Query {
 			return notification.Query{Receiver: r, From: now.Add(-time.Hour)}
 		}},
