@@ -78,12 +78,21 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 		}
 		return apigw.Response{}, oauthError(problem.KindBadRequest, "unsupported_grant_type", "only grant_type=client_credentials is supported")
 	}
-	id, secret, ok := basicAuth(r.Header("Authorization"))
-	if !ok {
+	id, secret, basic := basicAuth(r.Header("Authorization"))
+	if !basic {
 		id, secret = form.Get("client_id"), form.Get("client_secret")
 	}
+	// RFC 6749 §5.2: a failed client authentication names the scheme the client used; Basic when it
+	// sent credentials in the Authorization header.
+	invalidClient := func() error {
+		err := oauthError(problem.KindUnauthorized, "invalid_client", "client authentication failed").(*problem.Error)
+		if basic {
+			err.Headers = map[string]string{"WWW-Authenticate": `Basic realm="cpu"`}
+		}
+		return err
+	}
 	if id == "" || secret == "" {
-		return apigw.Response{}, oauthError(problem.KindUnauthorized, "invalid_client", "client authentication failed")
+		return apigw.Response{}, invalidClient()
 	}
 	// A pair that failed too often is refused before anything else is read or computed: a blocked
 	// attempt costs one GetItem.
@@ -107,7 +116,7 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	if !t.Secrets.Check(found, secret) {
 		count := t.recordFailure(ctx, id, r.SourceIP, failures, now)
 		t.Log.WarnContext(ctx, "client authentication failed", "clientId", id, "known", found != nil, "sourceIp", r.SourceIP, "failures", count)
-		return apigw.Response{}, oauthError(problem.KindUnauthorized, "invalid_client", "client authentication failed")
+		return apigw.Response{}, invalidClient()
 	}
 	if failures.Live(now) {
 		// The client proved itself from this address: its earlier slips there no longer count.

@@ -31,6 +31,10 @@ func Render(err error, traceID string) (int, map[string]string, []byte) {
 	if pe.Kind == KindInternal {
 		detail = "An unexpected error has occurred, please try again later."
 	}
+	if detail == "" && len(pe.Fields) > 0 {
+		// The contract gives every error body a detail; the fields say the rest.
+		detail = "One or more fields are not valid; errors names each with its rule."
+	}
 	doc := map[string]any{
 		"type":    typeOf[status],
 		"title":   pe.Title(),
