@@ -515,13 +515,20 @@ func TestQueuesStreamsAndSchedules(t *testing.T) {
 		}
 	}
 	alarms := tpl.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != len(c.Queues)+streams || len(queues) != 2*len(c.Queues)+streams {
+	if len(alarms) != len(c.Queues)+2*streams || len(queues) != 2*len(c.Queues)+streams {
 		t.Errorf("%d queues, %d alarms for %d queues and %d stream consumers", len(queues), len(alarms), len(c.Queues), streams)
 	}
+	ages := 0
 	for _, a := range alarms {
-		if a["MetricName"] != "ApproximateNumberOfMessagesVisible" || a["ComparisonOperator"] != "GreaterThanThreshold" {
+		switch {
+		case a["MetricName"] == "IteratorAge" && a["Namespace"] == "AWS/Lambda":
+			ages++
+		case a["MetricName"] != "ApproximateNumberOfMessagesVisible" || a["ComparisonOperator"] != "GreaterThanThreshold":
 			t.Errorf("alarm %s", js(a))
 		}
+	}
+	if ages != streams {
+		t.Errorf("%d iterator-age alarms for %d stream consumers", ages, streams)
 	}
 	mappings := tpl.resources("AWS::Lambda::EventSourceMapping")
 	for _, fn := range c.Functions {

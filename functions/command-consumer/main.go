@@ -14,13 +14,15 @@ import (
 func main() {
 	_, log, cfg := awsedge.Boot()
 	q, _ := catalog.QueueNamed(catalog.CommandQueue)
+	st := awsedge.Store(cfg)
 	c := &consumer.Consumer{
 		// Registry look-ups are kept a minute: a right action resolves two or three parties.
-		Store: consumer.CachedLookups(awsedge.Store(cfg), time.Minute, time.Now),
+		Store: consumer.CachedLookups(st, time.Minute, time.Now),
 		DeadLetters: awsedge.DeadLetterQueue{
 			Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("DEAD_LETTER_QUEUE_URL"), ParkedBy: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		},
-		MaxReceives: q.MaxReceives,
+		Attempts:    st,
+		MaxAttempts: q.MaxAttempts,
 		Now:         time.Now,
 		Log:         log,
 		NewID:       consumer.NewID,

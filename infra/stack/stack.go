@@ -228,6 +228,18 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				EnforceSSL:      jsii.Bool(true),
 			})
 			alarmOnDLQ(st, pascal(fn.Name)+"StreamFailuresAlarm", failures)
+			// A stream consumer that falls behind (or retries one record for hours) shows first as
+			// the age of the records it has not read: for the relay, accepted commands not queued.
+			awscloudwatch.NewAlarm(st, jsii.String(pascal(fn.Name)+"IteratorAgeAlarm"), &awscloudwatch.AlarmProps{
+				AlarmDescription: jsii.String(fn.Name + " is more than a minute behind the table's stream."),
+				Metric: f.Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{
+					Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(1)),
+				}),
+				Threshold:          jsii.Number(60000),
+				EvaluationPeriods:  jsii.Number(5),
+				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+				TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			})
 			var pattern map[string]any
 			if err := json.Unmarshal([]byte(t.Stream.Filter), &pattern); err != nil {
 				panic(fmt.Sprintf("function %s: stream filter is not JSON: %v", fn.Name, err))

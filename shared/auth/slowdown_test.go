@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,21 @@ func TestConcurrentFailuresAllCount(t *testing.T) {
 	}
 	if rec := fails.records[[2]string{clientID, "192.0.2.9"}]; rec.Count != 2 {
 		t.Fatalf("two failures, counted %d", rec.Count)
+	}
+}
+
+// TestOversizedCredentialsCostNothing: a client id longer than any issued one is refused before
+// any read or write, and a form over 4 KB is refused unread, so a caller cannot make the endpoint
+// store or log megabytes.
+func TestOversizedCredentialsCostNothing(t *testing.T) {
+	m, signer, _, _ := setup(t)
+	fails := newMemFailures()
+	te := &TokenEndpoint{Clients: m, Secrets: secrets, Failures: fails, Signer: signer, Stage: "staging", TTL: time.Hour, Now: time.Now, Log: quiet}
+	if a := caller(t, te, strings.Repeat("c", 129))("whatever-secret-000", "192.0.2.1"); a.status != 401 || fails.reads != 0 || len(fails.records) != 0 {
+		t.Fatalf("long client id: %+v, %d reads, %d records", a, fails.reads, len(fails.records))
+	}
+	req := tokenRequest("c", strings.Repeat("s", 5000), "192.0.2.1")
+	if _, err := te.Handle(context.Background(), req); problem.As(err).Status() != 400 || fails.reads != 0 {
+		t.Fatalf("a form over 4 KB: %v, %d reads", err, fails.reads)
 	}
 }

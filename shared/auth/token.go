@@ -68,6 +68,9 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	if mt != "application/x-www-form-urlencoded" {
 		return apigw.Response{}, oauthError(problem.KindBadRequest, "invalid_request", "the body must be application/x-www-form-urlencoded")
 	}
+	if len(r.Body) > maxFormBytes {
+		return apigw.Response{}, oauthError(problem.KindBadRequest, "invalid_request", "the form is larger than 4 KB")
+	}
 	form, err := url.ParseQuery(string(r.Body))
 	if err != nil {
 		return apigw.Response{}, oauthError(problem.KindBadRequest, "invalid_request", "the body is not a valid form")
@@ -91,7 +94,7 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 		}
 		return err
 	}
-	if id == "" || secret == "" {
+	if id == "" || secret == "" || len(id) > maxClientIDBytes {
 		return apigw.Response{}, invalidClient()
 	}
 	// A pair that failed too often is refused before anything else is read or computed: a blocked
@@ -102,7 +105,7 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	}
 	now := t.Now()
 	if wait, blocked := failures.Blocked(now); blocked {
-		t.Log.WarnContext(ctx, "client authentication slowed down", "clientId", id, "sourceIp", r.SourceIP, "failures", failures.Count)
+		t.Log.WarnContext(ctx, "client authentication slowed down", "clientId", logged(id), "sourceIp", r.SourceIP, "failures", failures.Count)
 		return apigw.Response{}, slowedDown(wait)
 	}
 	client, err := t.Clients.Client(ctx, id)
@@ -115,14 +118,14 @@ func (t *TokenEndpoint) Handle(ctx context.Context, r *apigw.Request) (apigw.Res
 	}
 	if !t.Secrets.Check(found, secret) {
 		count := t.recordFailure(ctx, id, r.SourceIP, failures, now)
-		t.Log.WarnContext(ctx, "client authentication failed", "clientId", id, "known", found != nil, "sourceIp", r.SourceIP, "failures", count)
+		t.Log.WarnContext(ctx, "client authentication failed", "clientId", logged(id), "known", found != nil, "sourceIp", r.SourceIP, "failures", count)
 		return apigw.Response{}, invalidClient()
 	}
 	if failures.Live(now) {
 		// The client proved itself from this address: its earlier slips there no longer count.
 		// Other addresses keep their records.
 		if err := t.Failures.ClearAuthFailures(ctx, id, r.SourceIP); err != nil {
-			t.Log.WarnContext(ctx, "clear failed authentications", "clientId", id, "error", err.Error())
+			t.Log.WarnContext(ctx, "clear failed authentications", "clientId", logged(id), "error", err.Error())
 		}
 	}
 	ent, err := t.Clients.Entity(ctx, client.EntityID)
@@ -156,11 +159,11 @@ func (t *TokenEndpoint) recordFailure(ctx context.Context, id, ip string, prev i
 			return next.Count
 		}
 		if !errors.Is(err, identity.ErrChanged) || attempt == recordAttempts {
-			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", id, "error", err.Error())
+			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", logged(id), "error", err.Error())
 			return next.Count
 		}
 		if prev, err = t.Failures.AuthFailures(ctx, id, ip); err != nil {
-			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", id, "error", err.Error())
+			t.Log.ErrorContext(ctx, "record failed authentication", "clientId", logged(id), "error", err.Error())
 			return next.Count
 		}
 	}
@@ -200,4 +203,18 @@ func basicAuth(h string) (id, secret string, ok bool) {
 		secret = u
 	}
 	return id, secret, true
+}
+
+// Bounds of what a caller of the public token endpoint can make the platform read, store or log.
+const (
+	maxFormBytes     = 4096
+	maxClientIDBytes = 128 // issued ids are 32 hex characters
+)
+
+// logged is a client id as the logs show it: never longer than an id can be.
+func logged(id string) string {
+	if len(id) > maxClientIDBytes {
+		return id[:maxClientIDBytes] + "…"
+	}
+	return id
 }

@@ -144,10 +144,16 @@ type Function struct {
 	ReservedConcurrency int
 }
 
-// Queue is an SQS queue; every queue gets a DLQ that receives a message after MaxReceives failures.
+// Queue is an SQS queue; every queue gets a DLQ.
 type Queue struct {
-	Name        string
-	FIFO        bool
+	Name string
+	FIFO bool
+	// MaxAttempts is how often the consumer tries a message before it parks it in the DLQ itself,
+	// with the reason.
+	MaxAttempts int
+	// MaxReceives is SQS's redrive count, the backstop for a consumer that crashes on a message and
+	// cannot park it. It is well above MaxAttempts: a message held behind a failing one of its
+	// container is received again each time without being tried.
 	MaxReceives int
 	// VisibilityTimeout must be at least six times the consuming function's timeout (AWS guidance).
 	VisibilityTimeout time.Duration
@@ -378,10 +384,10 @@ var rightsEnv = env(
 // were accepted, whatever endpoint accepted them.
 const CommandQueue = "commands"
 
-// AcceptanceFilter lets the relay see the acceptances of E1, E3 and E4 calls whose commands are not
-// all queued yet: written new, or written again over an expired one with the same
-// Idempotency-Key (a MODIFY). Marking one queued is a MODIFY the filter drops.
-const AcceptanceFilter = `{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"itemType":{"S":["Acceptance"]},"queued":{"BOOL":[false]}}}}`
+// AcceptanceFilter lets the relay see the acceptances of E1, E3 and E4 calls: written new, or
+// written again over an expired one with the same Idempotency-Key (a MODIFY). The mark that a call
+// queued its commands is an item of its own, which the filter drops.
+const AcceptanceFilter = `{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage":{"itemType":{"S":["Acceptance"]}}}}`
 
 // AcceptancePrefix starts the partition key of every acceptance (shared/store): E1, E3 and E4 may
 // write these items and no others.
@@ -395,7 +401,7 @@ func Queues() []Queue {
 	return []Queue{
 		// FIFO: one message group per container, so actions on a container apply in the order they
 		// were accepted; deduplicated on the public reference id and item.
-		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxReceives: 5, VisibilityTimeout: 180 * time.Second},
+		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxAttempts: 5, MaxReceives: 20, VisibilityTimeout: 180 * time.Second},
 	}
 }
 

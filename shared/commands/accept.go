@@ -21,7 +21,7 @@ type Acceptances interface {
 	// Acceptance reads one by key (strongly consistent).
 	Acceptance(ctx context.Context, key string) (release.Acceptance, bool, error)
 	// MarkQueued records that every command of the acceptance is on the queue.
-	MarkQueued(ctx context.Context, key string) error
+	MarkQueued(ctx context.Context, a release.Acceptance) error
 }
 
 // Acceptor accepts the commands of one E1, E3 or E4 call, all or nothing. The call is accepted
@@ -55,7 +55,7 @@ func (a *Acceptor) Accept(ctx context.Context, r *apigw.Request, caller apigw.Ca
 	now := a.Now().UTC()
 	acc := release.Acceptance{
 		ClientID: caller.ClientID, IdempotencyKey: key, PublicReferenceID: cmds[0].PublicReferenceID, ExternalReferenceID: r.ExternalRef,
-		Fingerprint: release.Fingerprint(r.Method, r.Path, cmds), Commands: cmds, AcceptedAt: now,
+		Fingerprint: release.Fingerprint(r.Method, r.Path, r.Body), Commands: cmds, AcceptedAt: now,
 	}
 	stored, fresh, err := a.Store.Accept(ctx, acc, now)
 	switch {
@@ -75,7 +75,7 @@ func (a *Acceptor) Accept(ctx context.Context, r *apigw.Request, caller apigw.Ca
 		a.Log.WarnContext(ctx, "accepted call not fully queued; the relay will queue the rest", "publicReferenceId", acc.PublicReferenceID, "error", err.Error())
 		return accepted(stored)
 	}
-	if err := a.Store.MarkQueued(ctx, stored.Key); err != nil {
+	if err := a.Store.MarkQueued(ctx, stored); err != nil {
 		// Harmless: the relay finds the commands queued already (SQS drops the copies).
 		a.Log.WarnContext(ctx, "could not mark the acceptance queued", "publicReferenceId", acc.PublicReferenceID, "error", err.Error())
 	}

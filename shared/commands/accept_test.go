@@ -22,7 +22,7 @@ func (downStore) Accept(context.Context, release.Acceptance, time.Time) (release
 func (downStore) Acceptance(context.Context, string) (release.Acceptance, bool, error) {
 	return release.Acceptance{}, false, nil
 }
-func (downStore) MarkQueued(context.Context, string) error { return nil }
+func (downStore) MarkQueued(context.Context, release.Acceptance) error { return nil }
 
 type countingQueue struct{ sent int }
 
@@ -58,21 +58,21 @@ func TestIdempotencyKeyForms(t *testing.T) {
 	}
 }
 
-// TestFingerprintIgnoresReferenceTimeAndExternalReference: a retry differs in those, and is the
-// same request.
-func TestFingerprintIgnoresReferenceTimeAndExternalReference(t *testing.T) {
-	ext := "mine"
-	a := release.Command{PublicReferenceID: "r1", Requester: "NXT1", Action: release.ActBlock, Request: release.Request{EquipmentNumber: "CSQU3054383"}, AcceptedAt: time.Now()}
-	b := a
-	b.PublicReferenceID, b.ExternalReferenceID, b.AcceptedAt = "r2", &ext, time.Now().Add(time.Hour)
-	if release.Fingerprint("POST", "/p", []release.Command{a}) != release.Fingerprint("POST", "/p", []release.Command{b}) {
+// TestFingerprint: the same method, path and body are the same request; any of them changed is
+// another.
+func TestFingerprint(t *testing.T) {
+	body := []byte(`{"actionType":"Block","equipmentNumber":"CSQU3054383"}`)
+	same := release.Fingerprint("POST", "/ingestion/v1/ingestion/x", body)
+	if release.Fingerprint("POST", "/ingestion/v1/ingestion/x", append([]byte(nil), body...)) != same {
 		t.Fatal("a retry has another fingerprint")
 	}
-	b.Request.EquipmentNumber = "CAIU7654324"
-	if release.Fingerprint("POST", "/p", []release.Command{a}) == release.Fingerprint("POST", "/p", []release.Command{b}) {
-		t.Fatal("another request has the same fingerprint")
-	}
-	if release.Fingerprint("POST", "/p", []release.Command{a}) == release.Fingerprint("PUT", "/p", []release.Command{a}) {
-		t.Fatal("another endpoint has the same fingerprint")
+	for name, fp := range map[string]string{
+		"another body":   release.Fingerprint("POST", "/ingestion/v1/ingestion/x", []byte(`{"actionType":"Block","equipmentNumber":"CAIU7654324"}`)),
+		"another path":   release.Fingerprint("POST", "/ingestion/v1/ingestion/y", body),
+		"another method": release.Fingerprint("PUT", "/ingestion/v1/ingestion/x", body),
+	} {
+		if fp == same {
+			t.Errorf("%s has the same fingerprint", name)
+		}
 	}
 }

@@ -34,12 +34,20 @@ func (rl *Relay) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 
 func (rl *Relay) relay(ctx context.Context, key string) error {
 	a, found, err := rl.Store.Acceptance(ctx, key)
-	if err != nil || !found || a.Queued {
-		return err // gone (expired) or queued by its call: nothing to do
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		// Its 24 hours passed before the relay got to it (the stream keeps records 24 hours too):
+		// the relay was stuck that long, which its iterator-age alarm reports. Say which call.
+		rl.Log.ErrorContext(ctx, "an accepted call expired before its commands were known to be queued", "key", key)
+		return nil
+	case a.Queued:
+		return nil // queued by its call
 	}
 	if err := Enqueue(ctx, rl.Queue, a.Commands...); err != nil {
 		return err
 	}
 	rl.Log.InfoContext(ctx, "relayed the commands of an accepted call", "publicReferenceId", a.PublicReferenceID, "commands", len(a.Commands))
-	return rl.Store.MarkQueued(ctx, key)
+	return rl.Store.MarkQueued(ctx, a)
 }

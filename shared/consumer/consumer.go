@@ -41,7 +41,7 @@ const (
 	// FailureUndecodable: the body is not a command; nobody can be told, so an operator must look.
 	FailureUndecodable = "undecodable"
 	// FailureRetriesExhausted: a transient failure (throttling, an outage) lasted through every
-	// receive; redriving the message after the cause is gone applies it.
+	// attempt; redriving the message after the cause is gone applies it.
 	FailureRetriesExhausted = "retries-exhausted"
 )
 
@@ -50,13 +50,23 @@ type DeadLetters interface {
 	Park(ctx context.Context, dl DeadLetter) error
 }
 
+// Attempts counts the failed attempts at a message (shared/store implements it). A message's
+// receive count is no measure: the messages held behind a failing one of their container are
+// received again each time without being attempted.
+type Attempts interface {
+	// Failed records a failed attempt and answers how many attempts at the message have failed.
+	Failed(ctx context.Context, messageID, reason string) (int, error)
+}
+
 // Consumer applies queued commands to the table.
 type Consumer struct {
 	Store       Releases
 	DeadLetters DeadLetters
-	// MaxReceives is the queue's redrive count: at the last receive the consumer parks a message
-	// that still fails itself, with the reason, before SQS would move it without one.
-	MaxReceives int
+	Attempts    Attempts
+	// MaxAttempts is how often a command is tried before the consumer parks it in the DLQ with the
+	// reason. (The queue's own redrive count is a larger backstop, for a consumer that crashes on a
+	// message and so cannot count.)
+	MaxAttempts int
 	Now         func() time.Time
 	Log         *slog.Logger
 	NewID       func() string
@@ -69,7 +79,9 @@ const maxConflicts = 8
 // each in order. When a record fails, the later records of its group are reported failed with it,
 // so none of them applies before the one it follows; the records of other groups are applied as
 // usual. A record fails only for a transient cause: permanent failures are answered to the
-// requester (or parked in the DLQ when there is nobody to answer) and the record is done.
+// requester (or parked in the DLQ when there is nobody to answer) and the record is done. A record
+// parked in the DLQ no longer holds back its container: the later commands pass it, and a redrive
+// applies it after them.
 func (c *Consumer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	held := map[string]bool{}
@@ -107,9 +119,23 @@ func (c *Consumer) handleRecord(ctx context.Context, rec events.SQSMessage) erro
 	case errors.As(err, &perm):
 		c.Log.ErrorContext(ctx, "command failed permanently; the requester is told (ThrownException)",
 			"publicReferenceId", cmd.PublicReferenceID, "item", cmd.Item, "error", err.Error())
-		return c.recordFailure(ctx, cmd, perm.reason)
-	case receiveCount(rec) >= c.MaxReceives && c.MaxReceives > 0:
-		return c.park(ctx, rec, FailureRetriesExhausted, fmt.Sprintf("failed on each of %d receives; last error: %v", receiveCount(rec), err))
+		if err := c.recordFailure(ctx, cmd, perm.reason); err != nil {
+			return c.failedAttempt(ctx, rec, err)
+		}
+		return nil
+	}
+	return c.failedAttempt(ctx, rec, err)
+}
+
+// failedAttempt counts a transient failure and parks the message once it has failed MaxAttempts
+// times; until then the error makes SQS deliver it again.
+func (c *Consumer) failedAttempt(ctx context.Context, rec events.SQSMessage, err error) error {
+	n, cerr := c.Attempts.Failed(ctx, rec.MessageId, err.Error())
+	if cerr != nil {
+		return errors.Join(err, cerr)
+	}
+	if n >= c.MaxAttempts {
+		return c.park(ctx, rec, FailureRetriesExhausted, fmt.Sprintf("failed on each of its %d attempts; the last error: %v", n, err))
 	}
 	return err
 }

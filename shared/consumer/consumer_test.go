@@ -83,8 +83,16 @@ func record(id, container, ref string, receives int) events.SQSMessage {
 		"MessageGroupId": cmd.GroupID(), "ApproximateReceiveCount": fmt.Sprint(receives)}}
 }
 
+// fakeAttempts counts failed attempts per message.
+type fakeAttempts map[string]int
+
+func (f fakeAttempts) Failed(_ context.Context, id, _ string) (int, error) {
+	f[id]++
+	return f[id], nil
+}
+
 func newConsumer(st *fakeStore, dlq *fakeDLQ) *Consumer {
-	return &Consumer{Store: st, DeadLetters: dlq, MaxReceives: 5, Now: func() time.Time { return time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC) },
+	return &Consumer{Store: st, DeadLetters: dlq, Attempts: fakeAttempts{}, MaxAttempts: 5, Now: func() time.Time { return time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC) },
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), NewID: func() string { return "rel-1" }}
 }
 
@@ -148,24 +156,37 @@ func TestPermanentFailuresAreAnsweredNotRetried(t *testing.T) {
 	}
 }
 
-// TestTransientFailureParkedAtTheLastReceive: a record that fails on its last receive is parked
-// with the reason instead of being left for SQS to move without one; it no longer holds back its
-// container.
-func TestTransientFailureParkedAtTheLastReceive(t *testing.T) {
+// TestTransientFailureParkedAfterItsOwnAttempts: a command that keeps failing is parked, with the
+// reason, when its own fifth attempt fails; the commands held behind it meanwhile are received
+// again and again without being tried, and that does not count against them: the next one gets
+// its own five attempts.
+func TestTransientFailureParkedAfterItsOwnAttempts(t *testing.T) {
 	st := &fakeStore{transient: map[string]bool{"CAIU7654324": true}}
 	dlq := &fakeDLQ{}
 	c := newConsumer(st, dlq)
-	resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
-		record("m1", "CAIU7654324", "r1", 4),
-		record("m2", "CAIU1234561", "r2", 1),
-	}})
-	if failed(resp) != "m1" || len(dlq.parked) != 0 {
-		t.Fatalf("receive 4 of 5: failures %q, parked %d", failed(resp), len(dlq.parked))
+	batch := func(receive int) events.SQSEventResponse {
+		resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{
+			record("m1", "CAIU7654324", "r1", receive),
+			record("m2", "CAIU7654324", "r2", receive), // held behind m1
+			record("m3", "CAIU1234561", "r3", 1),
+		}})
+		return resp
 	}
-	resp, _ = c.Handle(context.Background(), events.SQSEvent{Records: []events.SQSMessage{record("m1", "CAIU7654324", "r1", 5)}})
-	if failed(resp) != "" || len(dlq.parked) != 1 || dlq.parked[0].Failure != FailureRetriesExhausted ||
-		!strings.Contains(dlq.parked[0].Reason, "throttled") || dlq.parked[0].ReceiveCount != 5 {
-		t.Fatalf("receive 5 of 5: failures %q, parked %+v", failed(resp), dlq.parked)
+	for receive := 1; receive <= 4; receive++ {
+		if resp := batch(receive); failed(resp) != "m1,m2" || len(dlq.parked) != 0 {
+			t.Fatalf("attempt %d: failures %q, parked %d", receive, failed(resp), len(dlq.parked))
+		}
+	}
+	// The fifth attempt at m1 fails: it is parked; m2, tried for the first time, fails and waits.
+	if resp := batch(5); failed(resp) != "m2" || len(dlq.parked) != 1 {
+		t.Fatalf("fifth attempt: failures %q, parked %+v", failed(resp), dlq.parked)
+	}
+	p := dlq.parked[0]
+	if p.MessageID != "m1" || p.Failure != FailureRetriesExhausted || !strings.Contains(p.Reason, "5 attempts") || !strings.Contains(p.Reason, "throttled") {
+		t.Fatalf("parked: %+v", p)
+	}
+	if c.Attempts.(fakeAttempts)["m2"] != 1 {
+		t.Fatalf("m2 was charged %d attempts for being held", c.Attempts.(fakeAttempts)["m2"])
 	}
 }
 

@@ -72,6 +72,7 @@ type harness struct {
 	pctx     context.Context
 	mu       sync.Mutex
 	now      time.Time
+	batches  []int // sizes of the batches the consumer received, in order
 }
 
 func (h *harness) clock() time.Time {
@@ -147,7 +148,7 @@ func build(t *testing.T, table string) *harness {
 	}
 	sqsClient := b.SQS()
 	urls := localstack.QueueURLs{}
-	q := catalog.Queue{Name: "commands-" + uuid.NewString()[:8], FIFO: true, MaxReceives: 3, VisibilityTimeout: 30 * time.Second}
+	q := catalog.Queue{Name: "commands-" + uuid.NewString()[:8], FIFO: true, MaxAttempts: 3, MaxReceives: 10, VisibilityTimeout: 30 * time.Second}
 	if err := localstack.CreateQueue(ctx, sqsClient, q, urls); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func build(t *testing.T, table string) *harness {
 	h.accept = &commands.Acceptor{Store: st, Queue: h.queue, Now: h.clock, Log: quiet}
 	h.ingest = &commands.Ingest{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR"), Stage: "test"}
 	h.rights = &commands.Rights{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR")}
-	h.consumer = &consumer.Consumer{Store: consumer.CachedLookups(st, time.Minute, time.Now), Now: h.clock, Log: quiet, NewID: consumer.NewID, MaxReceives: q.MaxReceives,
+	h.consumer = &consumer.Consumer{Store: consumer.CachedLookups(st, time.Minute, time.Now), Now: h.clock, Log: quiet, NewID: consumer.NewID, Attempts: st, MaxAttempts: q.MaxAttempts,
 		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}
 	h.e7 = reads.Notifications(st, h.clock)
 
@@ -168,7 +169,14 @@ func build(t *testing.T, table string) *harness {
 
 // start polls the command queue (as the event source mapping does) and starts the notifier.
 func (h *harness) start() {
-	sp := &localstack.SQSPoller{Client: h.sqs, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(h.consumer.Handle)},
+	// The consumer as its event source mapping calls it, telling the test the size of each batch.
+	consume := func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		h.mu.Lock()
+		h.batches = append(h.batches, len(ev.Records))
+		h.mu.Unlock()
+		return h.consumer.Handle(ctx, ev)
+	}
+	sp := &localstack.SQSPoller{Client: h.sqs, QueueURL: h.queue.URL, BatchSize: 10, Invoker: invoker{lambda.NewHandler(consume)},
 		Log: quiet, RetryDelay: time.Second}
 	go sp.Run(h.pctx)
 	h.replayStream()

@@ -23,6 +23,8 @@ type e7answer struct {
 	items  []map[string]any
 	doc    map[string]any
 	header map[string]string
+	// payload is the size of the answer as Lambda returns it (the proxy response as JSON).
+	payload int
 }
 
 func (h *harness) read(caller string, query map[string]string) e7answer {
@@ -37,7 +39,8 @@ func (h *harness) readWith(invoke func(apigw.Handler, string, events.APIGatewayP
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	a := e7answer{status: resp.StatusCode, header: resp.Headers}
+	raw, _ := json.Marshal(resp)
+	a := e7answer{status: resp.StatusCode, header: resp.Headers, payload: len(raw)}
 	if resp.StatusCode == 200 {
 		json.Unmarshal([]byte(resp.Body), &a.items)
 	} else {
@@ -239,8 +242,9 @@ func TestNotificationsAtVolume(t *testing.T) {
 	}
 }
 
-// TestAnswersStayInsideTheResponseLimit: large messages (E2 answers of 100 rows are about 75 KB)
-// end a page at 4 MiB, and the next page carries on.
+// TestAnswersStayInsideTheResponseLimit: however large the messages, and however much their text
+// grows when escaped (quotes, backslashes and "<" grow several times over, twice), every page of E7
+// fits Lambda's 6 MB response limit as Lambda returns it, and the pages together hold everything.
 func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
@@ -262,29 +266,45 @@ func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
 	if len(ns[0].Message) < 60<<10 {
 		t.Fatalf("an E2 answer of 100 rows is %d bytes", len(ns[0].Message))
 	}
+	// Releases whose 50 B/L numbers are 35 quotes, backslashes and "<" each (the limits allow any
+	// text without control characters), as 1,000 Block notifications to the terminal.
+	var bls []string
+	for i := 0; i < release.MaxBillsOfLading; i++ {
+		bls = append(bls, fmt.Sprintf("%02d", i)+strings.Repeat(`"\<`, 11))
+	}
+	for i := 0; i < 1000; i++ {
+		n := stored(top, fmt.Sprintf("00000000-0000-4000-9000-%012d", i), "CAIU7654324", release.EventLightChanged, h.clock().Add(-time.Duration(i)*time.Second), nil)
+		var env notification.Envelope
+		json.Unmarshal([]byte(n.Message), &env)
+		env.Body.BillOfLadingNumbers = bls
+		msg, _ := json.Marshal(env)
+		n.Message = string(msg)
+		ns = append(ns, n)
+	}
 	if err := h.st.PutNotifications(ctx, ns); err != nil {
 		t.Fatal(err)
 	}
-	total := 0
-	q := map[string]string{"equipmentNumber": "CSQU3054383"}
-	for {
-		a := h.read(rp, q)
-		size := 0
-		for _, it := range a.items {
-			size += len(it["message"].(string))
+	for _, c := range []struct {
+		receiver, container string
+		want                int
+	}{{rp, "CSQU3054383", 120}, {top, "CAIU7654324", 1000}} {
+		total, pages := 0, 0
+		q := map[string]string{"equipmentNumber": c.container}
+		for ; ; pages++ {
+			a := h.read(c.receiver, q)
+			if a.status != 200 || a.payload > 6<<20 {
+				t.Fatalf("%s page %d: status %d, %d bytes as Lambda returns it", c.container, pages, a.status, a.payload)
+			}
+			total += len(a.items)
+			if a.header["Link"] == "" {
+				break
+			}
+			u, _ := url.Parse(strings.TrimSuffix(strings.TrimPrefix(a.header["Link"], "<"), `>; rel="next"`))
+			q = map[string]string{"equipmentNumber": c.container, "pageToken": u.Query().Get("pageToken")}
 		}
-		if a.status != 200 || size > notification.MaxPageBytes {
-			t.Fatalf("page of %d bytes, status %d", size, a.status)
+		if total != c.want || pages == 0 {
+			t.Fatalf("%s: %d notifications over %d pages, want %d over several", c.container, total, pages+1, c.want)
 		}
-		total += len(a.items)
-		if a.header["Link"] == "" {
-			break
-		}
-		u, _ := url.Parse(strings.TrimSuffix(strings.TrimPrefix(a.header["Link"], "<"), `>; rel="next"`))
-		q = map[string]string{"equipmentNumber": "CSQU3054383", "pageToken": u.Query().Get("pageToken")}
-	}
-	if total != 120 {
-		t.Fatalf("%d notifications over the pages, want 120", total)
 	}
 }
 

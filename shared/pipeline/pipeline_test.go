@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,12 @@ func TestPoisonMessageIsParkedWhileOtherContainersApply(t *testing.T) {
 	for _, ref := range refs {
 		h.sent(ref, 2)
 	}
+	h.mu.Lock()
+	first := h.batches[0]
+	h.mu.Unlock()
+	if first != 4 {
+		t.Fatalf("the first batch held %d messages, want the poison one and the three healthy ones", first)
+	}
 	var parked []sqstypes.Message
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(parked) == 0; {
 		out, err := h.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(h.dlq), WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
@@ -276,6 +283,8 @@ func TestReplayedStreamMakesNoCopies(t *testing.T) {
 // another call.
 func TestRetriedCallWithTheSameKey(t *testing.T) {
 	h := newHarness(t)
+	queued := &countingQueue{Queue: h.queue}
+	h.ingest.Accept = &commands.Acceptor{Store: h.st, Queue: queued, Now: h.clock, Log: quiet}
 	call := func(caller, clientID, key string, raw []byte) (int, map[string]any) {
 		ev := proxy("POST", map[string]string{"ingestionId": h.ingestID[caller]}, nil, raw, caller, []entity.Role{entity.ShippingAgent}, "ext-1")
 		ev.RequestContext.Authorizer["clientId"] = clientID
@@ -292,6 +301,9 @@ func TestRetriedCallWithTheSameKey(t *testing.T) {
 	s2, again := call(sa1, "client-a", `"order-42"`, body("Release", nil)) // the structured-field form
 	if s1 != 202 || s2 != 202 || first["publicReferenceId"] != again["publicReferenceId"] {
 		t.Fatalf("retry: %d %v, %d %v", s1, first, s2, again)
+	}
+	if n := queued.sent.Load(); n != 1 {
+		t.Fatalf("the call and its retry queued %d commands, want 1", n)
 	}
 	ref := first["publicReferenceId"].(string)
 	// Applied once: a Block queued after it on the same container applies after anything the
@@ -356,4 +368,15 @@ func TestBulkWithTheQueueFailingMidway(t *testing.T) {
 			t.Errorf("an item did not apply: %s", line)
 		}
 	}
+}
+
+// countingQueue counts the messages queued through it.
+type countingQueue struct {
+	commands.Queue
+	sent atomic.Int64
+}
+
+func (q *countingQueue) Send(ctx context.Context, msgs ...commands.Message) error {
+	q.sent.Add(int64(len(msgs)))
+	return q.Queue.Send(ctx, msgs...)
 }

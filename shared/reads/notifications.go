@@ -198,8 +198,8 @@ func nothingFor(ctx context.Context, r Reader, q notification.Query) error {
 	return problem.New(problem.KindMethod, "No matching notifications found; check your query parameters.")
 }
 
-// nextPage is the URL of the page after the one answered: the same path and filters, and the
-// position to continue from.
+// nextPage is the URL of the page after the one answered, relative to the one called: the same
+// filters, and the position to continue from.
 func nextPage(req *apigw.Request, next string) string {
 	v := url.Values{}
 	for k, vals := range req.Query {
@@ -208,7 +208,9 @@ func nextPage(req *apigw.Request, next string) string {
 		}
 	}
 	v.Set(pageTokenParam, base64.RawURLEncoding.EncodeToString([]byte(next)))
-	return req.Path + "?" + v.Encode()
+	// A reference of the query alone (RFC 3986 §4.2) keeps the path the client called, stage and
+	// custom domain included: API Gateway hands the function the path without the stage.
+	return "?" + v.Encode()
 }
 
 // pageTokenParam continues a listing; its value is opaque to clients.

@@ -354,14 +354,38 @@ func Detail(ctx context.Context, st RightsStore, caller, port, container string,
 	}
 	items = make([]Item, 0, len(mine))
 	for _, r := range mine {
-		it := itemOf(r, caller, ps)
-		if it.Chain, err = st.Hops(ctx, r.PortLoCode, r.EquipmentNumber, r.ReleaseID, MaxDetailHops); err != nil {
+		items = append(items, itemOf(r, caller, ps))
+	}
+	// Each release's hops share what the answer's budget leaves after the releases themselves:
+	// newest first, as many as fit (a reason can be 256 characters of four bytes each).
+	share := (MaxAnswerBytes - encodedSize(items)) / max(len(items), 1)
+	for i, r := range mine {
+		hops, err := st.Hops(ctx, r.PortLoCode, r.EquipmentNumber, r.ReleaseID, MaxDetailHops)
+		if err != nil {
 			return nil, false, err
 		}
+		keep, used := len(hops), 0
+		for keep > 0 {
+			if used += encodedSize(hops[keep-1]) + 1; used > share {
+				break
+			}
+			keep--
+		}
+		it := &items[i]
+		it.Chain = hops[keep:]
 		it.ChainLength, it.ChainTruncated = r.Right.Hops, r.Right.Hops > len(it.Chain)
-		items = append(items, it)
 	}
 	return items, truncated, nil
+}
+
+// MaxAnswerBytes bounds the result an E2 or E5 answer carries, so that its notification stays
+// under DynamoDB's 400 KB whatever the text in it (names and reasons may be four bytes a
+// character).
+const MaxAnswerBytes = 300 << 10
+
+func encodedSize(v any) int {
+	raw, _ := json.Marshal(v)
+	return len(raw)
 }
 
 // Handlers of E2 and E5: they answer 200 with a public reference id; the result reaches the caller
@@ -389,6 +413,11 @@ func (h *Handlers) HandleList(ctx context.Context, r *apigw.Request) (apigw.Resp
 	page, _, err := List(ctx, h.Store, caller.EntityID, port, f)
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "list rights")
+	}
+	if n := encodedSize(page); n > MaxAnswerBytes {
+		// Only rows at every limit in four-byte text come here; a smaller page always fits.
+		return h.answer(ctx, r, caller.EntityID, port, "", nil, fmt.Sprintf(
+			"This page is %d KB, more than the %d KB one notification carries; ask for a smaller pageSize.", n>>10, MaxAnswerBytes>>10))
 	}
 	return h.answer(ctx, r, caller.EntityID, port, "", page, "")
 }

@@ -3,7 +3,6 @@ package release
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"time"
 )
@@ -37,18 +36,13 @@ var ErrRequestTooLarge = errors.New("the commands of the call exceed the accepta
 // stays under DynamoDB's 400 KB. Only a bulk call of 100 items at every limit comes near it.
 const MaxAcceptanceBytes = 300 << 10
 
-// Fingerprint identifies what a call asks, whatever its reference, time or External-Reference-Id:
-// the same Idempotency-Key with another fingerprint is another request (422).
-func Fingerprint(method, path string, cmds []Command) string {
-	norm := make([]Command, len(cmds))
-	for i, c := range cmds {
-		c.PublicReferenceID, c.ExternalReferenceID, c.AcceptedAt = "", nil, time.Time{}
-		norm[i] = c
-	}
-	raw, _ := json.Marshal(struct {
-		Method, Path string
-		Commands     []Command
-	}{method, path, norm})
-	sum := sha256.Sum256(raw)
-	return hex.EncodeToString(sum[:])
+// Fingerprint identifies what a call asks: its method, path and body as sent. The same
+// Idempotency-Key with another fingerprint is another request (422). The body is taken as sent,
+// not as decoded, so that a retry spanning a deployment (which may change how requests decode)
+// is still the same request; a client retries with the same bytes.
+func Fingerprint(method, path string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte(method + "\n" + path + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
 }

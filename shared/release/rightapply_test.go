@@ -32,17 +32,16 @@ func TestRightStateMachine(t *testing.T) {
 	blocked := held(sa, StatusAssigned, "", "", false, LightBlocked)
 	expired := held(sa, StatusExpired, "", "", false, LightExpired)
 	for _, c := range []struct {
-		name      string
-		cur       *Release
-		act       Action
-		by        string
-		from, to  string
-		mutate    func(*Command, *Resolved)
-		want      string // holder/status/pending/locked after, or the refusal's words
-		hop       string // action from>to
-		notice    string // event and recipients
-		refused   bool
-		unchanged bool
+		name     string
+		cur      *Release
+		act      Action
+		by       string
+		from, to string
+		mutate   func(*Command, *Resolved)
+		want     string // holder/status/pending/locked after, or the refusal's words
+		hop      string // action from>to
+		notice   string // event and recipients
+		refused  bool
 	}{
 		{name: "holder transfers", cur: free, act: ActTransfer, by: sa, from: sa, to: fwd, want: "NXT200000001/2/NXT200000005/false", hop: "Transfer NXT200000001>NXT200000005",
 			notice: "Transferred [NXT200000001 NXT200000005]"},

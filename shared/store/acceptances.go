@@ -46,8 +46,7 @@ func (s *Store) Accept(ctx context.Context, a release.Acceptance, now time.Time)
 	item := map[string]types.AttributeValue{
 		attrPK: str(a.Key), attrSK: str(skAcceptance), attrItemType: str("Acceptance"),
 		"publicReferenceId": str(a.PublicReferenceID), "fingerprint": str(a.Fingerprint), "commands": str(string(cmds)),
-		"acceptedAt": str(a.AcceptedAt.UTC().Format(time.RFC3339Nano)), "queued": &types.AttributeValueMemberBOOL{Value: false},
-		"expiresAt": &types.AttributeValueMemberN{Value: strconv.FormatInt(a.AcceptedAt.Add(release.IdempotencyWindow).Unix(), 10)},
+		"acceptedAt": str(a.AcceptedAt.UTC().Format(time.RFC3339Nano)), "expiresAt": expiresAt(a),
 	}
 	if a.ExternalReferenceID != nil {
 		item["externalReferenceId"] = str(*a.ExternalReferenceID)
@@ -80,20 +79,39 @@ func (s *Store) Accept(ctx context.Context, a release.Acceptance, now time.Time)
 	return a, false, err
 }
 
-// Acceptance reads an acceptance (strongly consistent); found is false when there is none.
+func expiresAt(a release.Acceptance) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(a.AcceptedAt.Add(release.IdempotencyWindow).Unix(), 10)}
+}
+
+// queuedSK marks the acceptance of one call (its public reference) queued: a small item of its own,
+// so that marking costs one write unit, not a rewrite of the commands.
+func queuedSK(ref string) string { return "QUEUED#" + ref }
+
+// Acceptance reads an acceptance and whether it is marked queued (one strongly consistent Query of
+// its key); found is false when there is none.
 func (s *Store) Acceptance(ctx context.Context, k string) (release.Acceptance, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(k, skAcceptance), ConsistentRead: aws.Bool(true)})
-	if err != nil || out.Item == nil {
+	var it map[string]types.AttributeValue
+	marks := map[string]bool{}
+	err := s.query(ctx, &dynamodb.QueryInput{
+		TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("pk = :p"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(k)},
+	}, func(item map[string]types.AttributeValue) error {
+		if sk := sVal(item[attrSK]); sk == skAcceptance {
+			it = item
+		} else {
+			marks[sk] = true
+		}
+		return nil
+	})
+	if err != nil || it == nil {
 		return release.Acceptance{}, false, err
 	}
-	it := out.Item
 	a := release.Acceptance{Key: k, PublicReferenceID: sVal(it["publicReferenceId"]), Fingerprint: sVal(it["fingerprint"])}
 	if ext, ok := it["externalReferenceId"].(*types.AttributeValueMemberS); ok {
 		a.ExternalReferenceID = &ext.Value
 	}
-	if q, ok := it["queued"].(*types.AttributeValueMemberBOOL); ok {
-		a.Queued = q.Value
-	}
+	a.Queued = marks[queuedSK(a.PublicReferenceID)]
 	a.AcceptedAt, _ = time.Parse(time.RFC3339Nano, sVal(it["acceptedAt"]))
 	if err := json.Unmarshal([]byte(sVal(it["commands"])), &a.Commands); err != nil {
 		return a, true, err
@@ -101,14 +119,11 @@ func (s *Store) Acceptance(ctx context.Context, k string) (release.Acceptance, b
 	return a, true, nil
 }
 
-// MarkQueued records that every command of an acceptance is on the queue, so the relay has nothing
+// MarkQueued records that every command of the acceptance is on the queue, so the relay has nothing
 // to do for it.
-func (s *Store) MarkQueued(ctx context.Context, k string) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: &s.table, Key: key(k, skAcceptance),
-		UpdateExpression:          aws.String("SET queued = :t"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberBOOL{Value: true}},
-	})
+func (s *Store) MarkQueued(ctx context.Context, a release.Acceptance) error {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: map[string]types.AttributeValue{
+		attrPK: str(a.Key), attrSK: str(queuedSK(a.PublicReferenceID)), attrItemType: str("AcceptanceQueued"), "expiresAt": expiresAt(a),
+	}})
 	return err
 }

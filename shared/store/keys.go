@@ -24,6 +24,9 @@
 //	                                                                                             nc: NC#<receiver>#<container> / <sk> (when it has one)
 //	                                                                                             nl: NL#<releaseId> / <receiver>#<sk> (when it has one)
 //	failed client auth (TTL) AUTHFAIL#<sha256 of clientId>       IP#<sourceIp>
+//	acceptance (TTL 24 h)    ACCEPT#REF#<ref> or ACCEPT#IDEM#<clientId>#<sha256 of key>  ACCEPT
+//	acceptance queued mark   (the acceptance's pk)               QUEUED#<ref>
+//	failed attempts (TTL)    ATTEMPT#<queue messageId>           ATTEMPT
 //
 // Failed client authentications (the token endpoint's slow-down) hold failures, windowEndMs,
 // blockedUntilMs, clientId (at most 128 characters) and sourceIp; expiresAt is the end of their

@@ -176,53 +176,60 @@ func (s *Store) QueryNotifications(ctx context.Context, q notification.Query) (n
 	}
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, vals
 
-	// One more than a page tells whether another page follows.
-	var found []map[string]types.AttributeValue
-	for len(found) <= q.Limit {
-		if len(conds) == 0 {
-			in.Limit = aws.Int32(int32(q.Limit + 2 - len(found)))
+	// Read candidates a hundred at a time (index entries, fetched from the table a hundred at a time,
+	// or the table's own items) and take them in order until the page is full: by count, or by the
+	// size the answer will have. A page stops before reading what it cannot hold.
+	in.Limit = aws.Int32(readChunk)
+	page := notification.Page{Items: []notification.Notification{}}
+	size, full := 0, false
+	take := func(items []map[string]types.AttributeValue) error {
+		for _, it := range items {
+			var n notification.Notification
+			if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
+				return err
+			}
+			cost := notification.AnswerBytes(n)
+			if len(page.Items) == q.Limit || (size+cost > q.MaxBytes && len(page.Items) > 0) {
+				full = true
+				return nil
+			}
+			page.Items, size, page.Next = append(page.Items, n), size+cost, sVal(it[attrSK])
 		}
+		return nil
+	}
+	for !full {
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
 			return notification.Page{}, err
 		}
+		var found []map[string]types.AttributeValue
 		for _, it := range out.Items {
 			if sVal(it[attrSK]) != q.Before {
 				found = append(found, it)
 			}
+		}
+		if p.index != "" {
+			if found, err = s.fetch(ctx, found); err != nil {
+				return notification.Page{}, err
+			}
+		}
+		if err := take(found); err != nil {
+			return notification.Page{}, err
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			break
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	more := len(found) > q.Limit
-	found = found[:min(len(found), q.Limit)]
-	if p.index != "" {
-		var err error
-		if found, err = s.fetch(ctx, found); err != nil {
-			return notification.Page{}, err
-		}
-	}
-	page := notification.Page{Items: make([]notification.Notification, 0, len(found))}
-	size := 0
-	for _, it := range found {
-		var n notification.Notification
-		if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
-			return notification.Page{}, err
-		}
-		if size += len(n.Message); size > q.MaxBytes && len(page.Items) > 0 {
-			more = true
-			break
-		}
-		page.Items = append(page.Items, n)
-		page.Next = sVal(it[attrSK])
-	}
-	if !more {
+	if !full {
 		page.Next = ""
 	}
 	return page, nil
 }
+
+// readChunk is how many candidates one E7 read takes from DynamoDB at a time: a page that fills up
+// reads at most this many more than it answers.
+const readChunk = 100
 
 // fetch reads the full notifications of index entries, in their order (BatchGetItem, 100 keys a
 // call).

@@ -283,3 +283,17 @@ func sha256Hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// TestFailedAttemptsAreCounted: each failure of a message counts once, per message.
+func TestFailedAttemptsAreCounted(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	for want := 1; want <= 3; want++ {
+		if n, err := s.Failed(ctx, "m1", "throttled"); err != nil || n != want {
+			t.Fatalf("attempt %d: %d %v", want, n, err)
+		}
+	}
+	if n, err := s.Failed(ctx, "m2", strings.Repeat("x", 5000)); err != nil || n != 1 {
+		t.Fatalf("another message: %d %v", n, err)
+	}
+}

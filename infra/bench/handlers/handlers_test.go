@@ -135,7 +135,7 @@ func (nullAcceptances) Accept(_ context.Context, a release.Acceptance, _ time.Ti
 func (nullAcceptances) Acceptance(context.Context, string) (release.Acceptance, bool, error) {
 	return release.Acceptance{}, false, nil
 }
-func (nullAcceptances) MarkQueued(context.Context, string) error { return nil }
+func (nullAcceptances) MarkQueued(context.Context, release.Acceptance) error { return nil }
 
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
 // checked against the caller and queued.
