@@ -109,6 +109,10 @@ func FuzzNotifications(f *testing.F) {
 		{"another's reference", "publicReferenceId=" + otherRef, "", 403},
 		{"an unknown reference", "publicReferenceId=00000000-0000-4000-8000-000000000001", "", 405},
 		{"a day outside the 168 hours", "storedOn=2026-10-01", "", 405},
+		// Found by reading the store while writing this target's fake, not by the fuzzer: both
+		// made the store send DynamoDB a BETWEEN with reversed bounds, which it refuses (a 500).
+		{"a reference and a day outside the 168 hours", "publicReferenceId=" + callerRef + "&storedOn=2026-10-01", "", 405},
+		{"a page token older than the 168 hours", "equipmentNumber=CSQU3054383&pageToken=" + pageToken(store.NotificationSK(clock.Add(-notification.Retention-time.Hour), callerRef, "0")), "", 405},
 		{"a page token that is not one", "equipmentNumber=CSQU3054383&pageToken=not-a-token", "", 400},
 		{"a page token of 600 characters", "equipmentNumber=CSQU3054383&pageToken=" + strings.Repeat("A", 600), "", 400},
 		{"a window backwards", "storedOn=2026-11-21&timeWindowFrom=10:00&timeWindowTo=09:59", "", 400},
