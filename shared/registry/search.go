@@ -78,10 +78,12 @@ func Search(ctx context.Context, idx Index, q Query) (Page, error) {
 		return hits[i].NxtEntityID < hits[j].NxtEntityID
 	})
 	page := Page{TotalRows: len(hits), TotalPages: (len(hits) + q.PageSize - 1) / q.PageSize, Items: []entity.Entity{}}
-	from := (q.Page - 1) * q.PageSize
-	if from >= len(hits) {
+	// A page past the last is empty. Compared in pages: the page number is the caller's, and
+	// (Page-1)*PageSize overflows near the top of int into a negative offset.
+	if q.Page-1 >= page.TotalPages {
 		return page, nil
 	}
+	from := (q.Page - 1) * q.PageSize
 	to := min(from+q.PageSize, len(hits))
 	ids := make([]string, 0, to-from)
 	for _, s := range hits[from:to] {

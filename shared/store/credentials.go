@@ -123,6 +123,12 @@ func (s *Store) Credentials(ctx context.Context, entityID string) ([]identity.Cl
 }
 
 func (s *Store) get(ctx context.Context, pk, sk string, v any) error {
+	if len(pk) > MaxPartitionKeyBytes || len(sk) > MaxSortKeyBytes {
+		// Nothing is stored under a key DynamoDB refuses, and the ids these keys hold come from
+		// callers: a client id of kilobytes posted to the public token endpoint is unknown, not a
+		// 500.
+		return identity.ErrUnknown
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk)})
 	if err != nil {
 		return err

@@ -15,6 +15,13 @@ import (
 // found after the fact.
 const MaxItemBytes = 400 * 1024
 
+// DynamoDB's key limits: a partition key value of at most 2,048 bytes, a sort key value of at most
+// 1,024. A read by a longer key is refused (a ValidationException), not answered "not found".
+const (
+	MaxPartitionKeyBytes = 2048
+	MaxSortKeyBytes      = 1024
+)
+
 // checkSize refuses an item over the limit, naming what it is.
 func checkSize(what string, item map[string]types.AttributeValue) error {
 	if n := ItemSize(item); n > MaxItemBytes {

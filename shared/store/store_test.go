@@ -277,6 +277,14 @@ func TestAuthFailuresOnDynamoDB(t *testing.T) {
 	if got, err := s.AuthFailures(ctx, long, ip); err != nil || got.Count != 1 {
 		t.Fatalf("long client id read back: %+v %v", got, err)
 	}
+	// The token endpoint then looks the client up by the id as sent (found while writing
+	// FuzzToken: DynamoDB refused the key, a 500); E1 its ingestion id from the path.
+	if _, err := s.Client(ctx, long); !errors.Is(err, identity.ErrUnknown) {
+		t.Fatalf("client by a long id: %v", err)
+	}
+	if _, err := s.IngestionID(ctx, long); !errors.Is(err, identity.ErrUnknown) {
+		t.Fatalf("ingestion id by a long id: %v", err)
+	}
 }
 
 func sha256Hex(s string) string {
