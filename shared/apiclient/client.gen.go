@@ -1425,9 +1425,11 @@ type ClientInterface interface {
 	// come together, and To (which includes its minute) may not be earlier than From. Query
 	// parameter names match case-insensitively.
 	//
-	// One answer holds at most 1,000 notifications. When more match, the answer carries a
-	// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
-	// older ones; the body stays a plain JSON array.
+	// One answer holds at most 1,000 notifications and at most 5 MB (as Lambda returns it). When
+	// more match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header: a reference
+	// relative to the URL called (the same filters with `pageToken`) that gives the next, older
+	// ones; the body stays a plain JSON array. Every match inside the 168 hours is reached by
+	// following the links.
 	//
 	// 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 	// went to the caller; 405 when nothing matches.
@@ -1614,9 +1616,11 @@ func (c *Client) SearchEntities(ctx context.Context, params *SearchEntitiesParam
 // come together, and To (which includes its minute) may not be earlier than From. Query
 // parameter names match case-insensitively.
 //
-// One answer holds at most 1,000 notifications. When more match, the answer carries a
-// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
-// older ones; the body stays a plain JSON array.
+// One answer holds at most 1,000 notifications and at most 5 MB (as Lambda returns it). When
+// more match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header: a reference
+// relative to the URL called (the same filters with `pageToken`) that gives the next, older
+// ones; the body stays a plain JSON array. Every match inside the 168 hours is reached by
+// following the links.
 //
 // 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 // went to the caller; 405 when nothing matches.
@@ -2860,9 +2864,11 @@ type ClientWithResponsesInterface interface {
 	// come together, and To (which includes its minute) may not be earlier than From. Query
 	// parameter names match case-insensitively.
 	//
-	// One answer holds at most 1,000 notifications. When more match, the answer carries a
-	// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
-	// older ones; the body stays a plain JSON array.
+	// One answer holds at most 1,000 notifications and at most 5 MB (as Lambda returns it). When
+	// more match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header: a reference
+	// relative to the URL called (the same filters with `pageToken`) that gives the next, older
+	// ones; the body stays a plain JSON array. Every match inside the 168 hours is reached by
+	// following the links.
 	//
 	// 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 	// went to the caller; 405 when nothing matches.
@@ -4314,9 +4320,11 @@ func (c *ClientWithResponses) SearchEntitiesWithResponse(ctx context.Context, pa
 // come together, and To (which includes its minute) may not be earlier than From. Query
 // parameter names match case-insensitively.
 //
-// One answer holds at most 1,000 notifications. When more match, the answer carries a
-// `Link: <…>; rel="next"` header whose URL (the same query with `pageToken`) gives the next,
-// older ones; the body stays a plain JSON array.
+// One answer holds at most 1,000 notifications and at most 5 MB (as Lambda returns it). When
+// more match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header: a reference
+// relative to the URL called (the same filters with `pageToken`) that gives the next, older
+// ones; the body stays a plain JSON array. Every match inside the 168 hours is reached by
+// following the links.
 //
 // 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 // went to the caller; 405 when nothing matches.
