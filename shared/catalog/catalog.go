@@ -151,9 +151,9 @@ type Queue struct {
 	// MaxAttempts is how often the consumer tries a message before it parks it in the DLQ itself,
 	// with the reason.
 	MaxAttempts int
-	// MaxReceives is SQS's redrive count, the backstop for a consumer that crashes on a message and
-	// cannot park it. It is well above MaxAttempts: a message held behind a failing one of its
-	// container is received again each time without being tried.
+	// MaxReceives is SQS's redrive count. SQS counts receives, and a message held behind a failing
+	// one of its container is received again each time without being tried, so for a consumer that
+	// counts its own attempts it is set out of reach (SQS's maximum); the messages stay for days.
 	MaxReceives int
 	// VisibilityTimeout must be at least six times the consuming function's timeout (AWS guidance).
 	VisibilityTimeout time.Duration
@@ -401,7 +401,7 @@ func Queues() []Queue {
 	return []Queue{
 		// FIFO: one message group per container, so actions on a container apply in the order they
 		// were accepted; deduplicated on the public reference id and item.
-		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxAttempts: 5, MaxReceives: 20, VisibilityTimeout: 180 * time.Second},
+		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxAttempts: 5, MaxReceives: 1000, VisibilityTimeout: 180 * time.Second},
 	}
 }
 

@@ -18,8 +18,8 @@ type Acceptances interface {
 	// Accept writes the acceptance unless a live one has its key (the same client and
 	// Idempotency-Key); then it answers that one with fresh false. It sets the Key.
 	Accept(ctx context.Context, a release.Acceptance, now time.Time) (release.Acceptance, bool, error)
-	// Acceptance reads one by key (strongly consistent).
-	Acceptance(ctx context.Context, key string) (release.Acceptance, bool, error)
+	// Queued tells whether the acceptance's commands are marked queued (strongly consistent).
+	Queued(ctx context.Context, a release.Acceptance) (bool, error)
 	// MarkQueued records that every command of the acceptance is on the queue.
 	MarkQueued(ctx context.Context, a release.Acceptance) error
 }

@@ -19,9 +19,7 @@ type downStore struct{}
 func (downStore) Accept(context.Context, release.Acceptance, time.Time) (release.Acceptance, bool, error) {
 	return release.Acceptance{}, false, errors.New("DynamoDB: service unavailable")
 }
-func (downStore) Acceptance(context.Context, string) (release.Acceptance, bool, error) {
-	return release.Acceptance{}, false, nil
-}
+func (downStore) Queued(context.Context, release.Acceptance) (bool, error) { return false, nil }
 func (downStore) MarkQueued(context.Context, release.Acceptance) error { return nil }
 
 type countingQueue struct{ sent int }

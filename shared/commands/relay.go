@@ -3,19 +3,27 @@ package commands
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/portcommunity/cpu/shared/release"
 )
 
-// Relay is the other half of the outbox: the table's stream hands it every acceptance not marked
-// queued (catalog.AcceptanceFilter). Usually the call queued its commands and marked them before
-// the record arrives, and the relay has nothing to do; when the call could not (SQS failed midway,
-// or the function died after the write), the relay queues them, in order, and marks them. A record
-// it cannot relay is retried until it can: an accepted call is never dropped.
+// Relay is the other half of the outbox: the table's stream hands it every acceptance as it was
+// written (catalog.AcceptanceFilter), commands included. Usually the call has queued its commands
+// and marked them queued before the record arrives, and the relay has nothing to do; when the call
+// could not (SQS failed midway, or the function died after the write), the relay queues them, in
+// order, and marks them. It works from the record, not from the table, so that an acceptance
+// rewritten later under the same Idempotency-Key (after its 24 hours) cannot hide the earlier
+// call's commands. A record it cannot relay is retried until it can: an accepted call is never
+// dropped (the relay's iterator-age alarm tells when one is stuck).
 type Relay struct {
 	Store Acceptances
 	Queue Queue
-	Log   *slog.Logger
+	// FromStream reads an acceptance from a stream record's new image (shared/store).
+	FromStream func(image map[string]events.DynamoDBAttributeValue) (release.Acceptance, error)
+	Now        func() time.Time
+	Log        *slog.Logger
 }
 
 // Handle relays the records in order and reports the first that failed, so the stream retries from
@@ -23,7 +31,7 @@ type Relay struct {
 func (rl *Relay) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	for _, rec := range ev.Records {
-		if err := rl.relay(ctx, rec.Change.Keys["pk"].String()); err != nil {
+		if err := rl.relay(ctx, rec); err != nil {
 			rl.Log.ErrorContext(ctx, "relay failed; the stream will retry", "sequenceNumber", rec.Change.SequenceNumber, "error", err.Error())
 			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: rec.Change.SequenceNumber}}
 			return resp, nil
@@ -32,18 +40,17 @@ func (rl *Relay) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	return resp, nil
 }
 
-func (rl *Relay) relay(ctx context.Context, key string) error {
-	a, found, err := rl.Store.Acceptance(ctx, key)
-	switch {
-	case err != nil:
+func (rl *Relay) relay(ctx context.Context, rec events.DynamoDBEventRecord) error {
+	a, err := rl.FromStream(rec.Change.NewImage)
+	if err != nil {
 		return err
-	case !found:
-		// Its 24 hours passed before the relay got to it (the stream keeps records 24 hours too):
-		// the relay was stuck that long, which its iterator-age alarm reports. Say which call.
-		rl.Log.ErrorContext(ctx, "an accepted call expired before its commands were known to be queued", "key", key)
-		return nil
-	case a.Queued:
-		return nil // queued by its call
+	}
+	queued, err := rl.Store.Queued(ctx, a)
+	if err != nil || queued {
+		return err // queued by its call: nothing to do
+	}
+	if age := rl.Now().Sub(a.AcceptedAt); age > release.IdempotencyWindow/2 {
+		rl.Log.WarnContext(ctx, "relaying a call accepted long ago: the relay was stuck", "publicReferenceId", a.PublicReferenceID, "age", age.String())
 	}
 	if err := Enqueue(ctx, rl.Queue, a.Commands...); err != nil {
 		return err

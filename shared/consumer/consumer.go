@@ -50,12 +50,17 @@ type DeadLetters interface {
 	Park(ctx context.Context, dl DeadLetter) error
 }
 
-// Attempts counts the failed attempts at a message (shared/store implements it). A message's
-// receive count is no measure: the messages held behind a failing one of their container are
-// received again each time without being attempted.
+// Attempts counts the attempts at a message (shared/store implements it). A message's receive
+// count is no measure: the messages held behind a failing one of their container are received
+// again each time without being tried.
 type Attempts interface {
-	// Failed records a failed attempt and answers how many attempts at the message have failed.
-	Failed(ctx context.Context, messageID, reason string) (int, error)
+	// Begin counts an attempt at a redelivered message before it is made, so that an attempt the
+	// function does not survive counts too, and answers the attempts so far and the last error
+	// recorded.
+	Begin(ctx context.Context, messageID string) (int, string, error)
+	// Failed records the error of a failed attempt (and counts the attempt unless Begin did) and
+	// answers the attempts so far.
+	Failed(ctx context.Context, messageID, reason string, counted bool) (int, error)
 }
 
 // Consumer applies queued commands to the table.
@@ -64,8 +69,8 @@ type Consumer struct {
 	DeadLetters DeadLetters
 	Attempts    Attempts
 	// MaxAttempts is how often a command is tried before the consumer parks it in the DLQ with the
-	// reason. (The queue's own redrive count is a larger backstop, for a consumer that crashes on a
-	// message and so cannot count.)
+	// reason. (The queue's own redrive count is set out of reach: SQS counts receives, and the
+	// commands held behind a failing one are received again and again without being tried.)
 	MaxAttempts int
 	Now         func() time.Time
 	Log         *slog.Logger
@@ -111,6 +116,20 @@ func (c *Consumer) handleRecord(ctx context.Context, rec events.SQSMessage) erro
 		}
 		return c.park(ctx, rec, FailureUndecodable, reason)
 	}
+	// A first delivery is the first attempt, and costs no bookkeeping unless it fails. A redelivery
+	// is counted before it is tried.
+	counted := false
+	if receiveCount(rec) > 1 {
+		n, last, err := c.Attempts.Begin(ctx, rec.MessageId)
+		if err != nil {
+			return err
+		}
+		if n > c.MaxAttempts {
+			return c.park(ctx, rec, FailureRetriesExhausted, fmt.Sprintf(
+				"%d attempts did not succeed (an attempt the function did not survive records no error); the last error recorded: %s", n-1, last))
+		}
+		counted = true
+	}
 	err := c.applySafely(ctx, cmd)
 	var perm *permanentError
 	switch {
@@ -120,17 +139,19 @@ func (c *Consumer) handleRecord(ctx context.Context, rec events.SQSMessage) erro
 		c.Log.ErrorContext(ctx, "command failed permanently; the requester is told (ThrownException)",
 			"publicReferenceId", cmd.PublicReferenceID, "item", cmd.Item, "error", err.Error())
 		if err := c.recordFailure(ctx, cmd, perm.reason); err != nil {
-			return c.failedAttempt(ctx, rec, err)
+			return c.failedAttempt(ctx, rec, err, counted)
 		}
 		return nil
 	}
-	return c.failedAttempt(ctx, rec, err)
+	return c.failedAttempt(ctx, rec, err, counted)
 }
 
-// failedAttempt counts a transient failure and parks the message once it has failed MaxAttempts
-// times; until then the error makes SQS deliver it again.
-func (c *Consumer) failedAttempt(ctx context.Context, rec events.SQSMessage, err error) error {
-	n, cerr := c.Attempts.Failed(ctx, rec.MessageId, err.Error())
+// failedAttempt records a transient failure and parks the message once MaxAttempts attempts have
+// failed; until then the error makes SQS deliver it again. If even the count cannot be written (the
+// table is down, the likeliest cause of the failure itself), the message is simply retried: SQS
+// keeps it for days, and its redrive count is set far out of reach.
+func (c *Consumer) failedAttempt(ctx context.Context, rec events.SQSMessage, err error, counted bool) error {
+	n, cerr := c.Attempts.Failed(ctx, rec.MessageId, err.Error(), counted)
 	if cerr != nil {
 		return errors.Join(err, cerr)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
@@ -24,6 +25,7 @@ type fakeStore struct {
 	transient map[string]bool // containers whose writes fail with a retryable error
 	panics    map[string]bool // containers whose load panics
 	tooLarge  map[string]bool // containers whose decision is over the item size limit
+	failRef   map[string]bool // commands (by reference) whose writes fail with a retryable error
 	saved     []release.Outcome
 }
 
@@ -40,7 +42,7 @@ func (f *fakeStore) Save(_ context.Context, _ *release.Release, d release.Decisi
 	defer f.mu.Unlock()
 	c := d.Outcome.EquipmentNumber
 	switch {
-	case f.transient[c]:
+	case f.transient[c], f.failRef[d.Outcome.PublicReferenceID]:
 		return errors.New("ProvisionedThroughputExceededException: throttled")
 	case f.tooLarge[c] && len(d.Outcome.Notices) > 0 && d.Outcome.Notices[0].Event != release.EventThrownException:
 		return fmt.Errorf("%w: the release item is 420000 bytes", release.ErrTooLarge)
@@ -83,11 +85,18 @@ func record(id, container, ref string, receives int) events.SQSMessage {
 		"MessageGroupId": cmd.GroupID(), "ApproximateReceiveCount": fmt.Sprint(receives)}}
 }
 
-// fakeAttempts counts failed attempts per message.
+// fakeAttempts counts attempts per message.
 type fakeAttempts map[string]int
 
-func (f fakeAttempts) Failed(_ context.Context, id, _ string) (int, error) {
+func (f fakeAttempts) Begin(_ context.Context, id string) (int, string, error) {
 	f[id]++
+	return f[id], "throttled", nil
+}
+
+func (f fakeAttempts) Failed(_ context.Context, id, _ string, counted bool) (int, error) {
+	if !counted {
+		f[id]++
+	}
 	return f[id], nil
 }
 
@@ -232,3 +241,97 @@ func TestCachedLookups(t *testing.T) {
 		t.Fatalf("not asked again after the cache time: %d", d.parties)
 	}
 }
+
+// fifoQueue models one message group of an SQS FIFO queue as the event source mapping serves it:
+// each receive hands out the group's messages in order (up to ten), raises their receive counts,
+// and takes back the ones reported failed; a message received more than maxReceives times moves
+// to the DLQ. It is the behaviour the SQS stand-in does not show (it hands out one message of a
+// group per receive).
+type fifoQueue struct {
+	msgs        []events.SQSMessage
+	receives    map[string]int
+	maxReceives int
+	movedBySQS  []string
+}
+
+func (q *fifoQueue) receive() []events.SQSMessage {
+	var out, keep []events.SQSMessage
+	for _, m := range q.msgs {
+		if q.receives[m.MessageId] >= q.maxReceives {
+			q.movedBySQS = append(q.movedBySQS, m.MessageId)
+			continue
+		}
+		keep = append(keep, m)
+	}
+	q.msgs = keep
+	for _, m := range q.msgs[:min(10, len(q.msgs))] {
+		q.receives[m.MessageId]++
+		m.Attributes["ApproximateReceiveCount"] = fmt.Sprint(q.receives[m.MessageId])
+		out = append(out, m)
+	}
+	return out
+}
+
+// TestHeldCommandsAreNotCountedOrMovedBySQS: five failing commands queued on one container ahead
+// of three healthy ones. Each failing one is parked by the consumer after its own five attempts,
+// with its reason; the healthy ones wait behind them, received again and again, and apply when
+// their turn comes: SQS never moves a command that was not tried.
+func TestHeldCommandsAreNotCountedOrMovedBySQS(t *testing.T) {
+	st := &fakeStore{transient: map[string]bool{}}
+	dlq := &fakeDLQ{}
+	c := newConsumer(st, dlq)
+	q := &fifoQueue{receives: map[string]int{}, maxReceives: catalogMaxReceives}
+	for i := 1; i <= 8; i++ {
+		q.msgs = append(q.msgs, record(fmt.Sprintf("m%d", i), "CAIU7654324", fmt.Sprintf("r%d", i), 0))
+	}
+	failing := map[string]bool{"r1": true, "r2": true, "r3": true, "r4": true, "r5": true}
+	st.failRef = failing
+	for round := 0; len(q.msgs) > 0 && round < 100; round++ {
+		batch := q.receive()
+		resp, _ := c.Handle(context.Background(), events.SQSEvent{Records: batch})
+		back := map[string]bool{}
+		for _, f := range resp.BatchItemFailures {
+			back[f.ItemIdentifier] = true
+		}
+		var keep []events.SQSMessage
+		for _, m := range q.msgs {
+			if back[m.MessageId] || !inBatch(batch, m.MessageId) {
+				keep = append(keep, m)
+			}
+		}
+		q.msgs = keep
+	}
+	var parked []string
+	for _, p := range dlq.parked {
+		parked = append(parked, p.MessageID)
+		if p.Failure != FailureRetriesExhausted || !strings.Contains(p.Reason, "5 attempts") {
+			t.Errorf("%s parked as %s: %s", p.MessageID, p.Failure, p.Reason)
+		}
+	}
+	if fmt.Sprint(parked) != "[m1 m2 m3 m4 m5]" || len(q.movedBySQS) != 0 {
+		t.Fatalf("parked by the consumer %v, moved by SQS %v", parked, q.movedBySQS)
+	}
+	for i := 1; i <= 5; i++ {
+		if n := c.Attempts.(fakeAttempts)[fmt.Sprintf("m%d", i)]; n != 5 {
+			t.Errorf("m%d had %d attempts, want 5", i, n)
+		}
+	}
+	if got := fmt.Sprint(st.events()); got != "[CAIU7654324 r6 NotValidated CAIU7654324 r7 NotValidated CAIU7654324 r8 NotValidated]" {
+		t.Fatalf("the healthy commands: %s", got)
+	}
+}
+
+func inBatch(batch []events.SQSMessage, id string) bool {
+	for _, m := range batch {
+		if m.MessageId == id {
+			return true
+		}
+	}
+	return false
+}
+
+// catalogMaxReceives is the command queue's redrive count.
+var catalogMaxReceives = func() int {
+	q, _ := catalog.QueueNamed(catalog.CommandQueue)
+	return q.MaxReceives
+}()

@@ -191,7 +191,7 @@ func (h *harness) relayStream() {
 		h.t.Fatal(err)
 	}
 	filter, _ := localstack.ParseFilter(catalog.AcceptanceFilter)
-	r := &commands.Relay{Store: h.st, Queue: h.queue, Log: quiet}
+	r := &commands.Relay{Store: h.st, Queue: h.queue, FromStream: store.AcceptanceFromStream, Now: h.clock, Log: quiet}
 	stp := &localstack.StreamPoller{Streams: b.Streams(), StreamArn: arn, BatchSize: 10, Filter: filter,
 		Invoker: invoker{lambda.NewHandler(r.Handle)}, MaxRetries: catalog.RetryUntilExpired, RetryDelay: 100 * time.Millisecond, Log: quiet}
 	go stp.Run(h.pctx)

@@ -225,6 +225,12 @@ func TestNotificationsAtVolume(t *testing.T) {
 		if err != nil || u.Query().Get("notificationEvent") != "Transferred" {
 			t.Fatalf("link %q", link)
 		}
+		// Relative to the URL called, so that it keeps the stage API Gateway strips from the path
+		// the function sees.
+		called, _ := url.Parse("https://api.example/staging/certified-pickup/v1/notifications?notificationEvent=Transferred")
+		if next := called.ResolveReference(u); next.Path != "/staging/certified-pickup/v1/notifications" || !strings.HasPrefix(link, "<?") {
+			t.Fatalf("link %q resolves to %s", link, next)
+		}
 		q = map[string]string{"notificationEvent": "Transferred", "pageToken": u.Query().Get("pageToken")}
 	}
 	if len(refs) != 2500 {

@@ -14,8 +14,8 @@ import (
 	"github.com/portcommunity/cpu/shared/release"
 )
 
-// bigStore holds releases at every limit, in four-byte text: the largest answers E2 and E5 can be
-// asked for. These tests are about the answers' size, not DynamoDB.
+// bigStore holds releases at every limit, in wide text (three bytes a character): large answers of
+// E2 and E5. These tests are about the answers' size, not DynamoDB.
 type bigStore struct {
 	rels []release.Release
 	sent []notification.Notification
@@ -94,8 +94,8 @@ func read(t *testing.T, h *Handlers, handle apigw.Handler, path map[string]strin
 	return env
 }
 
-// TestLargestAnswersFitOneNotification: E5 of ten releases, each with long reasons in four-byte
-// text, keeps as many of the newest hops as the budget allows and says the chain is truncated; an
+// TestLargestAnswersFitOneNotification: E5 of ten releases, each with long reasons in wide text,
+// keeps as many of the newest hops as the budget allows and says the chain is truncated; an
 // E2 page that cannot fit is refused with NotValidated naming pageSize, and a smaller one fits.
 func TestLargestAnswersFitOneNotification(t *testing.T) {
 	h := &Handlers{Store: newBigStore(MaxDetailReleases), Ports: release.ParsePorts("BEANR"), Now: time.Now}

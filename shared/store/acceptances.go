@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -107,16 +108,35 @@ func (s *Store) Acceptance(ctx context.Context, k string) (release.Acceptance, b
 	if err != nil || it == nil {
 		return release.Acceptance{}, false, err
 	}
-	a := release.Acceptance{Key: k, PublicReferenceID: sVal(it["publicReferenceId"]), Fingerprint: sVal(it["fingerprint"])}
+	a, err := acceptanceOf(it)
+	a.Queued = marks[queuedSK(a.PublicReferenceID)]
+	return a, true, err
+}
+
+func acceptanceOf(it map[string]types.AttributeValue) (release.Acceptance, error) {
+	a := release.Acceptance{Key: sVal(it[attrPK]), PublicReferenceID: sVal(it["publicReferenceId"]), Fingerprint: sVal(it["fingerprint"])}
 	if ext, ok := it["externalReferenceId"].(*types.AttributeValueMemberS); ok {
 		a.ExternalReferenceID = &ext.Value
 	}
-	a.Queued = marks[queuedSK(a.PublicReferenceID)]
 	a.AcceptedAt, _ = time.Parse(time.RFC3339Nano, sVal(it["acceptedAt"]))
-	if err := json.Unmarshal([]byte(sVal(it["commands"])), &a.Commands); err != nil {
-		return a, true, err
+	err := json.Unmarshal([]byte(sVal(it["commands"])), &a.Commands)
+	return a, err
+}
+
+// Queued tells whether the acceptance's commands are marked queued (a strongly consistent read of
+// its mark).
+func (s *Store) Queued(ctx context.Context, a release.Acceptance) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(a.Key, queuedSK(a.PublicReferenceID)),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("pk")})
+	if err != nil {
+		return false, err
 	}
-	return a, true, nil
+	return out.Item != nil, nil
+}
+
+// AcceptanceFromStream reads an acceptance from a stream record's new image, commands included.
+func AcceptanceFromStream(image map[string]events.DynamoDBAttributeValue) (release.Acceptance, error) {
+	return acceptanceOf(fromStream(image))
 }
 
 // MarkQueued records that every command of the acceptance is on the queue, so the relay has nothing

@@ -184,7 +184,7 @@ func (s *Store) QueryNotifications(ctx context.Context, q notification.Query) (n
 
 	// Read candidates a hundred at a time (index entries, fetched from the table a hundred at a time,
 	// or the table's own items) and take them in order until the page is full: by count, or by the
-	// size the answer will have. A page stops before reading what it cannot hold.
+	// size the answer will have. A full page stops reading: at most one chunk is read beyond it.
 	in.Limit = aws.Int32(readChunk)
 	page := notification.Page{Items: []notification.Notification{}}
 	size, full := 0, false

@@ -292,16 +292,25 @@ func sha256Hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// TestFailedAttemptsAreCounted: each failure of a message counts once, per message.
-func TestFailedAttemptsAreCounted(t *testing.T) {
+// TestAttemptsAreCounted: a failed first attempt counts once; a redelivery counts before it is
+// tried, and its failure only records the error.
+func TestAttemptsAreCounted(t *testing.T) {
 	s, _, _ := newStore(t)
 	ctx := context.Background()
-	for want := 1; want <= 3; want++ {
-		if n, err := s.Failed(ctx, "m1", "throttled"); err != nil || n != want {
-			t.Fatalf("attempt %d: %d %v", want, n, err)
+	if n, err := s.Failed(ctx, "m1", "throttled", false); err != nil || n != 1 {
+		t.Fatalf("first failure: %d %v", n, err)
+	}
+	for want := 2; want <= 3; want++ {
+		wantLast := map[int]string{2: "throttled", 3: "still throttled"}[want]
+		n, last, err := s.Begin(ctx, "m1")
+		if err != nil || n != want || last != wantLast {
+			t.Fatalf("attempt %d: %d %q %v", want, n, last, err)
+		}
+		if n, err := s.Failed(ctx, "m1", "still throttled", true); err != nil || n != want {
+			t.Fatalf("failure of attempt %d: %d %v", want, n, err)
 		}
 	}
-	if n, err := s.Failed(ctx, "m2", strings.Repeat("x", 5000)); err != nil || n != 1 {
+	if n, err := s.Failed(ctx, "m2", strings.Repeat("x", 5000), false); err != nil || n != 1 {
 		t.Fatalf("another message: %d %v", n, err)
 	}
 }

@@ -132,9 +132,7 @@ type nullAcceptances struct{}
 func (nullAcceptances) Accept(_ context.Context, a release.Acceptance, _ time.Time) (release.Acceptance, bool, error) {
 	return a, true, nil
 }
-func (nullAcceptances) Acceptance(context.Context, string) (release.Acceptance, bool, error) {
-	return release.Acceptance{}, false, nil
-}
+func (nullAcceptances) Queued(context.Context, release.Acceptance) (bool, error) { return false, nil }
 func (nullAcceptances) MarkQueued(context.Context, release.Acceptance) error { return nil }
 
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
