@@ -20,7 +20,7 @@ func (downStore) Accept(context.Context, release.Acceptance, time.Time) (release
 	return release.Acceptance{}, false, errors.New("DynamoDB: service unavailable")
 }
 func (downStore) Queued(context.Context, release.Acceptance) (bool, error) { return false, nil }
-func (downStore) MarkQueued(context.Context, release.Acceptance) error { return nil }
+func (downStore) MarkQueued(context.Context, release.Acceptance) error     { return nil }
 
 type countingQueue struct{ sent int }
 

@@ -133,7 +133,7 @@ func (nullAcceptances) Accept(_ context.Context, a release.Acceptance, _ time.Ti
 	return a, true, nil
 }
 func (nullAcceptances) Queued(context.Context, release.Acceptance) (bool, error) { return false, nil }
-func (nullAcceptances) MarkQueued(context.Context, release.Acceptance) error { return nil }
+func (nullAcceptances) MarkQueued(context.Context, release.Acceptance) error     { return nil }
 
 // BenchmarkIngestHandler is E1's own cost per request: a full Release body decoded, validated,
 // checked against the caller and queued.
