@@ -47,12 +47,16 @@ const IdempotencyKeyHeader = "Idempotency-Key"
 const maxIdempotencyKeyChars = 255
 
 // Accept accepts cmds (built with a fresh public reference) and answers 202, or answers a retry.
+// It stamps every command with the one time of acceptance.
 func (a *Acceptor) Accept(ctx context.Context, r *apigw.Request, caller apigw.Caller, cmds []release.Command) (apigw.Response, error) {
 	key, err := idempotencyKey(r.Header(IdempotencyKeyHeader))
 	if err != nil {
 		return apigw.Response{}, err
 	}
 	now := a.Now().UTC()
+	for i := range cmds {
+		cmds[i].AcceptedAt = now
+	}
 	acc := release.Acceptance{
 		ClientID: caller.ClientID, IdempotencyKey: key, PublicReferenceID: cmds[0].PublicReferenceID, ExternalReferenceID: r.ExternalRef,
 		Fingerprint: release.Fingerprint(r.Method, r.Path, r.Body), Commands: cmds, AcceptedAt: now,

@@ -84,7 +84,7 @@ func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 	}
 	cmd := release.Command{
 		PublicReferenceID: uuid.NewString(), ExternalReferenceID: r.ExternalRef, Requester: caller.EntityID,
-		CarrierID: caller.EntityID, Action: req.ActionType, Request: req, AcceptedAt: in.Accept.Now().UTC(),
+		CarrierID: caller.EntityID, Action: req.ActionType, Request: req,
 	}
 	return in.Accept.Accept(ctx, r, caller, []release.Command{cmd})
 }

@@ -67,11 +67,10 @@ func (h *Rights) queue(ctx context.Context, r *apigw.Request, caller apigw.Calle
 			return apigw.Response{}, problem.New(problem.KindUnauthorized, "on %s, %s must be the caller", act, side)
 		}
 	}
-	ref, now := uuid.NewString(), h.Accept.Now().UTC()
+	ref := uuid.NewString()
 	cmds := make([]release.Command, len(items))
 	for i, it := range items {
 		cmds[i] = it.Command(act, ref, r.ExternalRef, caller.EntityID, i)
-		cmds[i].AcceptedAt = now
 	}
 	return h.Accept.Accept(ctx, r, caller, cmds)
 }

@@ -137,12 +137,8 @@ func (m *memDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(
 	if err != nil {
 		return nil, err
 	}
-	ok, err := holds(aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, m.items[k])
-	switch {
-	case err != nil:
+	if err := m.check(k, aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
-	case !ok:
-		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	m.items[k] = copyItem(in.Item)
 	return &dynamodb.PutItemOutput{}, nil
@@ -153,7 +149,10 @@ func (m *memDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ..
 	if err != nil {
 		return nil, err
 	}
-	next, err := m.updated(k, in.Key, aws.ToString(in.UpdateExpression), aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues)
+	if err := m.check(k, aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
+		return nil, err
+	}
+	next, err := m.updated(k, in.Key, aws.ToString(in.UpdateExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
 	}
@@ -164,14 +163,7 @@ func (m *memDB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ..
 var setClause = regexp.MustCompile(`^(#?\w+) = (:\w+)$`)
 
 // updated is the item after an UpdateItem of SET clauses (the only form the fuzzed handlers use).
-func (m *memDB) updated(k tableKey, key item, update, cond string, names map[string]string, values item) (item, error) {
-	ok, err := holds(cond, names, values, m.items[k])
-	switch {
-	case err != nil:
-		return nil, err
-	case !ok:
-		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
-	}
+func (m *memDB) updated(k tableKey, key item, update string, names map[string]string, values item) (item, error) {
 	next := copyItem(key)
 	if cur, found := m.items[k]; found {
 		next = copyItem(cur)
@@ -191,8 +183,26 @@ func (m *memDB) updated(k tableKey, key item, update, cond string, names map[str
 		}
 		next[name] = v
 	}
-	_, err = checkItem(next)
+	_, err := checkItem(next)
 	return next, err
+}
+
+// check evaluates a write's condition against the stored item; on failure it returns the
+// refusal DynamoDB gives, carrying the stored item when the write asked for ALL_OLD.
+func (m *memDB) check(k tableKey, cond string, names map[string]string, values item, onFail types.ReturnValuesOnConditionCheckFailure) error {
+	old, found := m.items[k]
+	ok, err := holds(cond, names, values, old)
+	switch {
+	case err != nil:
+		return err
+	case ok:
+		return nil
+	}
+	ccf := &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
+	if found && onFail == types.ReturnValuesOnConditionCheckFailureAllOld {
+		ccf.Item = copyItem(old)
+	}
+	return ccf
 }
 
 func (m *memDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
@@ -200,12 +210,8 @@ func (m *memDB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ..
 	if err != nil {
 		return nil, err
 	}
-	ok, err := holds(aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, m.items[k])
-	switch {
-	case err != nil:
+	if err := m.check(k, aws.ToString(in.ConditionExpression), in.ExpressionAttributeNames, in.ExpressionAttributeValues, in.ReturnValuesOnConditionCheckFailure); err != nil {
 		return nil, err
-	case !ok:
-		return nil, &types.ConditionalCheckFailedException{Message: aws.String("The conditional request failed")}
 	}
 	delete(m.items, k)
 	return &dynamodb.DeleteItemOutput{}, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apiclient"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 	"github.com/portcommunity/cpu/shared/openapi/openapitest"
 	"github.com/portcommunity/cpu/shared/release"
 )
@@ -58,7 +59,7 @@ func TestGeneratedClient(t *testing.T) {
 	}
 
 	var got []apiclient.Notification
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(got) == 0; time.Sleep(100 * time.Millisecond) {
+	testenv.Eventually(30*time.Second, func() bool {
 		r, err := c.ListNotificationsWithResponse(ctx, &apiclient.ListNotificationsParams{PublicReferenceId: &accepted.JSON202.PublicReferenceId}, auth)
 		if err != nil {
 			t.Fatal(err)
@@ -70,7 +71,8 @@ func TestGeneratedClient(t *testing.T) {
 		case r.ApplicationproblemJSON405 == nil && r.ApplicationproblemJSON403 == nil:
 			t.Fatalf("E7: %d %s", r.StatusCode(), r.Body)
 		}
-	}
+		return len(got) > 0
+	})
 	if len(got) != 1 || got[0].EquipmentNumber != container || got[0].Event != apiclient.NotificationEventReleaseLightChanged {
 		t.Fatalf("E7: %+v", got)
 	}

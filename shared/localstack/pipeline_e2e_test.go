@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 )
 
 // TestReleasePipelineThroughTheStack: the six E1 actions through the gateway are accepted with 202
@@ -53,15 +55,10 @@ func TestReleasePipelineThroughTheStack(t *testing.T) {
 			t.Fatalf("%s: %d %v", s.body["actionType"], a.status, a.body)
 		}
 		var got []any
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		testenv.Eventually(30*time.Second, func() bool {
 			r := callRaw(t, api+"/certified-pickup/v1/notifications?publicReferenceId="+ref, saHeaders)
-			if r.status == 200 {
-				json.Unmarshal(r.raw, &got)
-				if len(got) >= s.want {
-					break
-				}
-			}
-		}
+			return r.status == 200 && json.Unmarshal(r.raw, &got) == nil && len(got) >= s.want
+		})
 		if len(got) != s.want {
 			t.Fatalf("%s: %d notifications to the shipping agent, want %d", s.body["actionType"], len(got), s.want)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 )
 
 // TestReleaseRightsThroughTheStack: a transfer through E3, an accept through E4, and the list of
@@ -24,11 +26,11 @@ func TestReleaseRightsThroughTheStack(t *testing.T) {
 	waitFor := func(h map[string]string, ref string, n int) []map[string]any {
 		t.Helper()
 		var items []map[string]any
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if testenv.Eventually(30*time.Second, func() bool {
 			r := callRaw(t, api+"/certified-pickup/v1/notifications?publicReferenceId="+ref, h)
-			if r.status == 200 && json.Unmarshal(r.raw, &items) == nil && len(items) >= n {
-				return items
-			}
+			return r.status == 200 && json.Unmarshal(r.raw, &items) == nil && len(items) >= n
+		}) {
+			return items
 		}
 		t.Fatalf("reference %s: %d notifications, want %d", ref, len(items), n)
 		return nil

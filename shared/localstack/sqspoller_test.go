@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 )
 
 // inProcess invokes a handler exactly as the Lambda runtime would, through aws-lambda-go.
@@ -159,14 +160,15 @@ func TestSQSPollerFunctionErrorRetriesWholeBatch(t *testing.T) {
 	p := &localstack.SQSPoller{Client: client, QueueURL: urls["flaky"], BatchSize: 10,
 		Invoker: inProcess{lambda.NewHandler(consumer)}, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), RetryDelay: time.Second}
 	go p.Run(pctx)
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	if testenv.Eventually(20*time.Second, func() bool {
 		mu.Lock()
-		n := len(done)
-		mu.Unlock()
-		if n == 3 {
-			return
-		}
+		defer mu.Unlock()
+		return len(done) == 3
+	}) {
+		return
 	}
+	mu.Lock()
 	raw, _ := json.Marshal(done)
+	mu.Unlock()
 	t.Fatalf("after a failed batch, applied %s", raw)
 }

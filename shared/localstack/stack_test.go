@@ -68,8 +68,19 @@ func startStack(t *testing.T) string {
 		stackAPI = "http://" + cfg.Addr
 		stackState = filepath.Join(cfg.StateDir, "stack.json")
 		stopStack = func() { cancel(); <-done; os.RemoveAll(dir) }
-		deadline := time.Now().Add(90 * time.Second)
-		for time.Now().Before(deadline) {
+		// Ready is the health endpoint answering 200; a stack that exits first reports why.
+		healthy := func() bool {
+			resp, err := http.Get(stackAPI + "/_local/health")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		}
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		expired := time.After(90 * time.Second)
+		for !healthy() {
 			select {
 			case err := <-done:
 				stackErr = err
@@ -77,17 +88,12 @@ func startStack(t *testing.T) string {
 					stackErr = io.ErrUnexpectedEOF
 				}
 				return
-			default:
+			case <-expired:
+				stackErr = context.DeadlineExceeded
+				return
+			case <-tick.C:
 			}
-			if resp, err := http.Get(stackAPI + "/_local/health"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == 200 {
-					return
-				}
-			}
-			time.Sleep(100 * time.Millisecond)
 		}
-		stackErr = context.DeadlineExceeded
 	})
 	if stackErr != nil {
 		t.Fatalf("local stack: %v", stackErr)

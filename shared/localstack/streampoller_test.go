@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 )
 
 // TestStreamPoller: only records passing the filter reach the consumer, in order; a record that
@@ -90,14 +91,11 @@ func TestStreamPoller(t *testing.T) {
 	}
 	go p.Run(pctx)
 	want := "[1 2 4 7 8 10 11]"
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testenv.Eventually(20*time.Second, func() bool {
 		mu.Lock()
-		got := applied
-		mu.Unlock()
-		if len(got) == 7 {
-			break
-		}
-	}
+		defer mu.Unlock()
+		return len(applied) == 7
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if got := slicesString(applied); got != want {

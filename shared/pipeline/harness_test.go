@@ -282,16 +282,14 @@ func (h *harness) sa(raw []byte) string {
 func (h *harness) sent(ref string, want int) []string {
 	h.t.Helper()
 	var got []notification.Notification
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testenv.Eventually(20*time.Second, func() bool {
 		var err error
 		got, err = h.st.NotificationsUnder(context.Background(), ref)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		if len(got) >= want {
-			break
-		}
-	}
+		return len(got) >= want
+	})
 	var out []string
 	for _, n := range got {
 		var env notification.Envelope

@@ -17,6 +17,7 @@ import (
 	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/consumer"
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
 	"github.com/portcommunity/cpu/shared/release"
 )
 
@@ -233,14 +234,15 @@ func TestExpiry(t *testing.T) {
 		}
 	}
 	var expired []string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(expired) == 0; time.Sleep(100 * time.Millisecond) {
+	testenv.Eventually(20*time.Second, func() bool {
 		hist, _ := h.st.History(ctx, "BEANR", "CSQU3054383")
 		for _, o := range hist {
 			if o.Action == release.ActExpire && o.Applied {
 				expired = append(expired, o.PublicReferenceID)
 			}
 		}
-	}
+		return len(expired) > 0
+	})
 	if len(expired) != 1 {
 		t.Fatalf("expired %d times", len(expired))
 	}

@@ -22,8 +22,6 @@ type Acceptance struct {
 	Fingerprint         string    `json:"fingerprint"`
 	Commands            []Command `json:"commands"`
 	AcceptedAt          time.Time `json:"acceptedAt"`
-	// Queued: every command is on the command queue.
-	Queued bool `json:"queued"`
 }
 
 // IdempotencyWindow is how long an Idempotency-Key answers its first answer again.

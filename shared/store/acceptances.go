@@ -60,20 +60,19 @@ func (s *Store) Accept(ctx context.Context, a release.Acceptance, now time.Time)
 		// An acceptance whose window has passed is replaced (TTL removes items late).
 		ConditionExpression:       aws.String("attribute_not_exists(pk) OR expiresAt < :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": &types.AttributeValueMemberN{Value: strconv.FormatInt(now.Unix(), 10)}},
+		// A retry gets the stored acceptance back with the refusal: no second read.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	switch {
 	case err == nil:
 		return a, true, nil
-	case errors.As(err, &ccf):
-		stored, found, rerr := s.Acceptance(ctx, a.Key)
-		if rerr != nil || !found {
-			return a, false, errors.Join(err, rerr)
-		}
-		return stored, false, nil
+	case errors.As(err, &ccf) && ccf.Item != nil:
+		stored, derr := acceptanceOf(ccf.Item)
+		return stored, false, derr
 	}
 	// The answer is unknown: the write may have been applied before it failed.
-	stored, found, rerr := s.Acceptance(ctx, a.Key)
+	stored, found, rerr := s.acceptance(ctx, a.Key)
 	if rerr == nil && found && stored.PublicReferenceID == a.PublicReferenceID {
 		return stored, true, nil
 	}
@@ -88,28 +87,13 @@ func expiresAt(a release.Acceptance) types.AttributeValue {
 // so that marking costs one write unit, not a rewrite of the commands.
 func queuedSK(ref string) string { return "QUEUED#" + ref }
 
-// Acceptance reads an acceptance and whether it is marked queued (one strongly consistent Query of
-// its key); found is false when there is none.
-func (s *Store) Acceptance(ctx context.Context, k string) (release.Acceptance, bool, error) {
-	var it map[string]types.AttributeValue
-	marks := map[string]bool{}
-	err := s.query(ctx, &dynamodb.QueryInput{
-		TableName: &s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression:    aws.String("pk = :p"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(k)},
-	}, func(item map[string]types.AttributeValue) error {
-		if sk := sVal(item[attrSK]); sk == skAcceptance {
-			it = item
-		} else {
-			marks[sk] = true
-		}
-		return nil
-	})
-	if err != nil || it == nil {
+// acceptance reads an acceptance (strongly consistent); found is false when there is none.
+func (s *Store) acceptance(ctx context.Context, k string) (release.Acceptance, bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(k, skAcceptance), ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
 		return release.Acceptance{}, false, err
 	}
-	a, err := acceptanceOf(it)
-	a.Queued = marks[queuedSK(a.PublicReferenceID)]
+	a, err := acceptanceOf(out.Item)
 	return a, true, err
 }
 

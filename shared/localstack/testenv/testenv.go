@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -73,4 +74,26 @@ func table(t testing.TB, create func(context.Context, *dynamodb.Client, string, 
 		_, _ = backends.DynamoDB().DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(name)})
 	})
 	return name
+}
+
+// Eventually asks done on every tick until it answers true or timeout passes, and reports which.
+// Tests wait on evidence they can read (a stored notification, an applied command), never on a
+// fixed sleep; the timeout only bounds a test that would otherwise hang.
+func Eventually(timeout time.Duration, done func() bool) bool {
+	if done() {
+		return true
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	expired := time.After(timeout)
+	for {
+		select {
+		case <-tick.C:
+			if done() {
+				return true
+			}
+		case <-expired:
+			return done()
+		}
+	}
 }
