@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -257,22 +258,50 @@ func TestLeastPrivilege(t *testing.T) {
 	// failed-authentication records, the acceptances of E1, E3 and E4) may write nothing else:
 	// every write statement it has carries the prefix as IAM's LeadingKeys.
 	for _, fn := range catalog.Platform().Functions {
-		prefix := ""
+		prefixes := map[string]bool{}
 		for _, g := range fn.Grants {
 			if g.On == catalog.Table && g.KeyPrefix != "" {
-				prefix = g.KeyPrefix
+				prefixes[`{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["`+g.KeyPrefix+`*"]}}`] = true
 			}
 		}
-		if prefix == "" {
+		if len(prefixes) == 0 {
 			continue
 		}
 		for _, st := range statementsOf(t, tpl, fn.Name) {
 			a := js(st["Action"])
 			if strings.Contains(a, "dynamodb:PutItem") || strings.Contains(a, "dynamodb:UpdateItem") || strings.Contains(a, "dynamodb:DeleteItem") || strings.Contains(a, "dynamodb:BatchWriteItem") {
-				if js(st["Condition"]) != `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["`+prefix+`*"]}}` {
-					t.Errorf("%s may write beyond its %s items: %s", fn.Name, prefix, js(st))
+				if !prefixes[js(st["Condition"])] {
+					t.Errorf("%s may write beyond its own items: %s", fn.Name, js(st))
 				}
 			}
+		}
+	}
+	// Channel secrets: the endpoints that take them may only seal (Encrypt), the senders only open
+	// (Decrypt), on the channel key alone; the others may do neither.
+	for _, fn := range catalog.Platform().Functions {
+		var want []string
+		switch fn.Name {
+		case "channel-create", "channel-replace", "channel-rotate-secret":
+			want = []string{"kms:Encrypt"}
+		case "channel-test", "webhook-deliverer":
+			want = []string{"kms:Decrypt"}
+		}
+		pol := policyOf(t, tpl, fn.Name)
+		for _, action := range []string{"kms:Encrypt", "kms:Decrypt"} {
+			has, wanted := strings.Contains(pol, `"`+action+`"`), slices.Contains(want, action)
+			if has != wanted {
+				t.Errorf("%s: %s allowed %v, want %v", fn.Name, action, has, wanted)
+			}
+		}
+		for _, st := range statementsOf(t, tpl, fn.Name) {
+			if a := js(st["Action"]); (strings.Contains(a, "kms:Encrypt") || strings.Contains(a, "kms:Decrypt")) && !strings.Contains(js(st["Resource"]), "ChannelSecretKey") {
+				t.Errorf("%s may use another key for channel secrets: %s", fn.Name, js(st))
+			}
+		}
+	}
+	for _, name := range []string{"channel-list", "channel-read", "channel-deliveries"} {
+		if pol := policyOf(t, tpl, name); strings.Contains(pol, "dynamodb:PutItem") || strings.Contains(pol, "sqs:SendMessage") {
+			t.Errorf("%s may write: %s", name, pol)
 		}
 	}
 	// Only the token function may derive the client-secret key.
@@ -542,6 +571,9 @@ func TestQueuesStreamsAndSchedules(t *testing.T) {
 		case t2.Queue != nil:
 			if js(m["FunctionResponseTypes"]) != `["ReportBatchItemFailures"]` || m["BatchSize"] != float64(t2.Queue.BatchSize) {
 				t.Errorf("%s queue mapping %s", fn.Name, js(m))
+			}
+			if c := t2.Queue.MaxConcurrency; c > 0 && !strings.Contains(js(m["ScalingConfig"]), fmt.Sprintf(`"MaximumConcurrency":%d`, c)) {
+				t.Errorf("%s queue mapping without its maximum concurrency %d: %s", fn.Name, c, js(m))
 			}
 		case t2.Stream != nil:
 			var pattern map[string]any

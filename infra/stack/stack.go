@@ -102,6 +102,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		RemovalPolicy: removal,
 	})
 
+	// Channel secrets (signing secrets, receivers' OAuth2 secrets) are sealed with this key, the
+	// channel id as encryption context: the channel endpoints may only Encrypt, the senders only
+	// Decrypt.
+	channelKey := awskms.NewKey(st, jsii.String("ChannelSecretKey"), &awskms.KeyProps{
+		Description:       jsii.String("CPu " + props.Stage + " notification-channel secrets"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     removal,
+	})
+
 	queues := map[string]awssqs.Queue{}
 	dlqs := map[string]awssqs.Queue{}
 	for _, q := range props.Catalog.Queues {
@@ -148,6 +157,14 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return "3600"
 		case catalog.EnvClientSecretKey:
 			return "kms:" + *secretKey.KeyArn()
+		case catalog.EnvChannelSecretKey:
+			return "kms:" + *channelKey.KeyArn()
+		case catalog.EnvChannelEgress:
+			return "public"
+		case catalog.EnvDeliveryTiming:
+			return "1"
+		case catalog.EnvDeliveryRate:
+			return "20"
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -190,8 +207,12 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				b.Table.GrantReadData(f)
 			case g.On == catalog.Table && g.Access == catalog.Write && g.KeyPrefix != "":
 				// Only items whose partition key starts with the prefix (IAM's LeadingKeys).
+				actions := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+				if g.Batch {
+					actions = append(actions, "dynamodb:BatchWriteItem")
+				}
 				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-					Actions:   jsii.Strings("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
+					Actions:   jsii.Strings(actions...),
 					Resources: jsii.Strings(*b.Table.TableArn()),
 					Conditions: &map[string]any{
 						"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{g.KeyPrefix + "*"}},
@@ -211,16 +232,24 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				tokenKey.Grant(f, jsii.String("kms:GetPublicKey"))
 			case g.On == catalog.ClientSecretKey && g.Access == catalog.Mac:
 				secretKey.Grant(f, jsii.String("kms:GenerateMac"))
+			case g.On == catalog.ChannelKey && g.Access == catalog.Encrypt:
+				channelKey.Grant(f, jsii.String("kms:Encrypt"))
+			case g.On == catalog.ChannelKey && g.Access == catalog.Decrypt:
+				channelKey.Grant(f, jsii.String("kms:Decrypt"))
 			default:
 				panic(fmt.Sprintf("function %s: unsupported grant %+v", fn.Name, g))
 			}
 		}
 		switch t := fn.Trigger; {
 		case t.Queue != nil:
-			f.AddEventSource(awslambdaeventsources.NewSqsEventSource(queues[t.Queue.Queue], &awslambdaeventsources.SqsEventSourceProps{
+			source := &awslambdaeventsources.SqsEventSourceProps{
 				BatchSize:               jsii.Number(float64(t.Queue.BatchSize)),
 				ReportBatchItemFailures: jsii.Bool(true),
-			}))
+			}
+			if t.Queue.MaxConcurrency > 0 {
+				source.MaxConcurrency = jsii.Number(float64(t.Queue.MaxConcurrency))
+			}
+			f.AddEventSource(awslambdaeventsources.NewSqsEventSource(queues[t.Queue.Queue], source))
 		case t.Stream != nil:
 			failures := awssqs.NewQueue(st, jsii.String(pascal(fn.Name)+"StreamFailures"), &awssqs.QueueProps{
 				RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -199,3 +200,18 @@ func checkExternalRef(ref string) error {
 
 // ExternalRefHeader is the caller's own reference, echoed as externalReferenceId (contract §2).
 const ExternalRefHeader = "External-Reference-Id"
+
+// NextLink is the Link header (RFC 8288, rel="next") of a listing's next page: the query called,
+// with tokenParam set to the position the page stopped at (base64url, opaque to clients). It is a
+// reference of the query alone (RFC 3986 §4.2), so it keeps the path the client called, stage and
+// custom domain included: API Gateway hands the function the path without the stage.
+func NextLink(req *Request, tokenParam, position string) string {
+	v := url.Values{}
+	for k, vals := range req.Query {
+		if !strings.EqualFold(k, tokenParam) && len(vals) > 0 {
+			v.Set(k, vals[len(vals)-1])
+		}
+	}
+	v.Set(tokenParam, base64.RawURLEncoding.EncodeToString([]byte(position)))
+	return "<?" + v.Encode() + `>; rel="next"`
+}

@@ -39,7 +39,13 @@ type Throttle struct {
 type QueueTrigger struct {
 	Queue     string // a Queue.Name
 	BatchSize int
+	// MaxConcurrency, when set, bounds the batches in flight at once (the event source mapping's
+	// maximum concurrency; the local stack runs min(MaxConcurrency, LocalPollers) pollers).
+	MaxConcurrency int
 }
+
+// LocalPollers bounds the pollers (and function processes) the local stack runs for one queue.
+const LocalPollers = 6
 
 // StreamTrigger feeds a function from the table's stream. Filter is the DynamoDB event filter
 // pattern (JSON) as Lambda event source mappings take it; the local stack applies the same pattern.
@@ -81,6 +87,10 @@ const (
 	EnvAllowedPorts                     // configured UN/LOCODEs of the ports served
 	EnvTokenTTL                         // token lifetime in seconds
 	EnvClientSecretKey                  // the client-secret hash key: a KMS HMAC key to derive it from in AWS, a generated key locally
+	EnvChannelSecretKey                 // what seals channel secrets: a symmetric KMS key in AWS, a generated AES key locally
+	EnvChannelEgress                    // the egress policy of webhook deliveries: "public" in AWS, "loopback" on the local stack
+	EnvDeliveryTiming                   // the scale of the retry schedule: "1" in every stage (tests shrink it)
+	EnvDeliveryRate                     // deliveries a second to one channel: "20" (contract §9)
 )
 
 // Env is one environment variable of a function.
@@ -97,10 +107,12 @@ const (
 	Read Access = iota
 	Write
 	ReadWrite
-	Send   // sqs:SendMessage (receiving comes with the event source mapping)
-	Sign   // kms:Sign on the token key
-	Verify // kms:GetPublicKey on the token key
-	Mac    // kms:GenerateMac on the client-secret key
+	Send    // sqs:SendMessage (receiving comes with the event source mapping)
+	Sign    // kms:Sign on the token key
+	Verify  // kms:GetPublicKey on the token key
+	Mac     // kms:GenerateMac on the client-secret key
+	Encrypt // kms:Encrypt on the channel key
+	Decrypt // kms:Decrypt on the channel key
 )
 
 // Resource a grant applies to.
@@ -112,6 +124,7 @@ const (
 	DeadLetterQueueResource // the DLQ of Grant.Queue
 	TokenKey
 	ClientSecretKey // the HMAC KMS key the client-secret hash key is derived from
+	ChannelKey      // the symmetric KMS key that seals channel secrets
 )
 
 // Grant is one least-privilege permission of a function.
@@ -122,6 +135,8 @@ type Grant struct {
 	// KeyPrefix, on a Write grant of the Table, limits it to items whose partition key starts with
 	// it (IAM's dynamodb:LeadingKeys).
 	KeyPrefix string
+	// Batch, on a Write grant with a KeyPrefix, also allows BatchWriteItem on those items.
+	Batch bool
 }
 
 // AuthFailuresPrefix starts the partition key of the token endpoint's failed-authentication
@@ -203,6 +218,10 @@ const SubscriptionAPI = "cpu"
 
 // Functions lists every function of the platform.
 func Functions() []Function {
+	return append(coreFunctions(), channelFunctions()...)
+}
+
+func coreFunctions() []Function {
 	return []Function{
 		{
 			Name:        "authorizer",
@@ -359,6 +378,115 @@ func Functions() []Function {
 	}
 }
 
+// channelFunctions serve contract §9: the channel endpoints (each entity's own channels) and the
+// delivery pipeline (stream → deliveries queue → receivers, with retries and replays).
+func channelFunctions() []Function {
+	const base = "/certified-pickup/v1/notification-channels"
+	route := func(method, path string) Trigger {
+		return Trigger{Route: &Route{Method: method, Path: base + path, Auth: TokenAndKey}}
+	}
+	writeChannels := Grant{On: Table, Access: Write, KeyPrefix: ChannelPrefix}
+	writeLog := Grant{On: Table, Access: Write, KeyPrefix: DeliveryLogPrefix, Batch: true}
+	read := Grant{On: Table, Access: Read}
+	api := func(name, desc string, t Trigger, grants []Grant, extra ...Env) Function {
+		return Function{Name: name, Description: desc, Trigger: t, Env: env(extra...), Grants: grants, Timeout: 10 * time.Second, MemoryMB: 256}
+	}
+	sealEnv := []Env{{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, {Name: "CHANNEL_EGRESS", Ref: EnvChannelEgress}}
+	test := api("channel-test", "POST "+base+"/{channelId}/test: deliver a Ping now and answer the attempt's result",
+		route("POST", "/{channelId}/test"), []Grant{read, writeLog, {On: ChannelKey, Access: Decrypt}}, sealEnv...)
+	// An attempt may take 15 s, and a token fetch before it as long: inside API Gateway's 29 s.
+	test.Timeout = 28 * time.Second
+	return []Function{
+		api("channel-create", "POST "+base+": create a notification channel (201 with its signing secret, shown once)",
+			route("POST", ""), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+		api("channel-list", "GET "+base+": the caller's notification channels", route("GET", ""), []Grant{read}),
+		api("channel-read", "GET "+base+"/{channelId}: one of the caller's channels", route("GET", "/{channelId}"), []Grant{read}),
+		api("channel-replace", "PUT "+base+"/{channelId}: replace a channel (secrets left out keep their values)",
+			route("PUT", "/{channelId}"), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+		api("channel-delete", "DELETE "+base+"/{channelId}: delete a channel", route("DELETE", "/{channelId}"), []Grant{read, writeChannels}),
+		test,
+		api("channel-rotate-secret", "POST "+base+"/{channelId}/rotate-secret: a new signing secret; the old one signs beside it for 24 hours",
+			route("POST", "/{channelId}/rotate-secret"), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+		api("channel-deliveries", "GET "+base+"/{channelId}/deliveries: the channel's delivery log", route("GET", "/{channelId}/deliveries"), []Grant{read}),
+		api("channel-replay", "POST "+base+"/{channelId}/replay: deliver stored notifications again",
+			route("POST", "/{channelId}/replay"), []Grant{read, {On: QueueResource, Queue: ReplayQueue, Access: Send}},
+			Env{Name: "REPLAY_QUEUE_URL", Ref: EnvQueueURL, Queue: ReplayQueue}),
+		{
+			Name:        "webhook-dispatcher",
+			Description: "Turns new notifications on the table's stream into delivery jobs, one per matching channel of the receiver",
+			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationFilter, Retries: RetryUntilExpired}},
+			Env:         env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
+			Grants:      []Grant{read, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
+			Timeout:     60 * time.Second,
+			MemoryMB:    256,
+		},
+		{
+			Name:        "webhook-deliverer",
+			Description: "POSTs signed notifications to the channels' receivers, paced per channel, and schedules the retries",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: DeliveryQueue, BatchSize: 10, MaxConcurrency: 100}},
+			Env: env(
+				Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, Env{Name: "CHANNEL_EGRESS", Ref: EnvChannelEgress},
+				Env{Name: "DELIVERY_TIMING_SCALE", Ref: EnvDeliveryTiming}, Env{Name: "DELIVERY_RATE_PER_SECOND", Ref: EnvDeliveryRate},
+				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
+				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
+			),
+			// It records attempts, a channel's failure streak, and the ChannelDisabled notice.
+			Grants: []Grant{read, writeLog, writeChannels, {On: Table, Access: Write, KeyPrefix: NotificationPrefix, Batch: true},
+				{On: ChannelKey, Access: Decrypt}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
+			// A batch spends at most delivery.GroupBudget on a channel, plus one attempt (15 s) and
+			// its token fetch (15 s).
+			Timeout:  60 * time.Second,
+			MemoryMB: 512,
+		},
+		{
+			Name:        "webhook-retrier",
+			Description: "Holds failed deliveries until their next attempt is due, then queues them behind their channel's others",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RetryQueue, BatchSize: 10}},
+			Env: env(
+				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
+				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
+			),
+			Grants:   []Grant{{On: QueueResource, Queue: DeliveryQueue, Access: Send}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
+			Timeout:  30 * time.Second,
+			MemoryMB: 128,
+		},
+		{
+			Name:        "channel-replayer",
+			Description: "Turns a replay into delivery jobs, a chunk at a time",
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: ReplayQueue, BatchSize: 1}},
+			Env: env(
+				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
+				Env{Name: "REPLAY_QUEUE_URL", Ref: EnvQueueURL, Queue: ReplayQueue},
+			),
+			Grants:   []Grant{read, {On: QueueResource, Queue: DeliveryQueue, Access: Send}, {On: QueueResource, Queue: ReplayQueue, Access: Send}},
+			Timeout:  60 * time.Second,
+			MemoryMB: 256,
+		},
+	}
+}
+
+// Queues and key prefixes of the channels (contract §9).
+const (
+	// DeliveryQueue carries delivery jobs, one message group per channel: a channel's jobs are
+	// attempted one after another in the order queued (and at most 20 a second), and a slow
+	// channel holds only its own group.
+	DeliveryQueue = "deliveries"
+	// RetryQueue holds retried jobs until they are due (per-message delays, up to 15 minutes a hop).
+	RetryQueue = "delivery-retries"
+	// ReplayQueue carries replay requests.
+	ReplayQueue = "replays"
+	// ChannelPrefix starts the partition key of an entity's channels and their counter.
+	ChannelPrefix = "CHAN#"
+	// DeliveryLogPrefix starts the partition key of a channel's delivery log.
+	DeliveryLogPrefix = "DLOG#"
+	// NotificationPrefix starts the partition key of a receiver's notifications.
+	NotificationPrefix = "NOTIF#"
+)
+
+// NotificationFilter lets only new notifications of the table's stream reach the dispatcher (a
+// notification written again, by a retried stream record, is a MODIFY and is not sent twice).
+const NotificationFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Notification"]}}}}`
+
 // readsEnv is the environment of the async reads (they record their answer as an outcome).
 var readsEnv = env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts})
 
@@ -402,6 +530,12 @@ func Queues() []Queue {
 		// FIFO: one message group per container, so actions on a container apply in the order they
 		// were accepted; deduplicated on the public reference id and item.
 		{Name: CommandQueue, FIFO: true, HighThroughput: true, MaxAttempts: 5, MaxReceives: 1000, VisibilityTimeout: 180 * time.Second},
+		// The deliverer never fails a job for its receiver's sake (retries are jobs of their own);
+		// a message comes back only when the table or a queue failed, or the batch left it for the
+		// next one (a slow channel), so SQS's count is set out of reach as for commands.
+		{Name: DeliveryQueue, FIFO: true, HighThroughput: true, MaxReceives: 1000, VisibilityTimeout: 360 * time.Second},
+		{Name: RetryQueue, MaxReceives: 10, VisibilityTimeout: 180 * time.Second},
+		{Name: ReplayQueue, MaxReceives: 10, VisibilityTimeout: 360 * time.Second},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/identity"
 	"github.com/portcommunity/cpu/shared/ratelimit"
+	"github.com/portcommunity/cpu/shared/secretbox"
 	"github.com/portcommunity/cpu/shared/store"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	// CallsPerMinute overrides the usage plan's limit (0: the catalog's 500), for local load runs
 	// that measure the pipeline rather than the plan.
 	CallsPerMinute int
+	// Env overrides settings of every function that has them (tests shrink the delivery schedule
+	// with DELIVERY_TIMING_SCALE, for instance).
+	Env map[string]string
 }
 
 // State is written to <StateDir>/stack.json (mode 0600) for the support tooling and load tests.
@@ -114,6 +118,11 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
+	channelKey, err := secretbox.GenerateLocalSetting()
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	if err := LoadSeed(ctx, store.New(db, table), seed, Stage, secrets); err != nil {
 		ln.Close()
 		return fmt.Errorf("load seed: %w", err)
@@ -143,6 +152,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return "3600"
 		case catalog.EnvClientSecretKey:
 			return secrets.LocalSetting()
+		case catalog.EnvChannelSecretKey:
+			return channelKey
+		case catalog.EnvChannelEgress:
+			// Every local receiver listens on loopback; nothing else refused is allowed.
+			return "loopback"
+		case catalog.EnvDeliveryTiming:
+			return "1"
+		case catalog.EnvDeliveryRate:
+			return "20"
 		}
 		return ""
 	}
@@ -152,8 +170,15 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		env := backends.FunctionEnv()
 		for k, v := range catalog.ResolveEnv(fn, resolve) {
 			env[k] = v
+			if o, ok := cfg.Env[k]; ok {
+				env[k] = o
+			}
 		}
-		p := NewPool(fn, filepath.Join(cfg.BinDir, fn.Name), env, logDir, max(cfg.Instances, 1), log)
+		instances := max(cfg.Instances, 1)
+		if t := fn.Trigger.Queue; t != nil && t.MaxConcurrency > 0 {
+			instances = max(instances, min(t.MaxConcurrency, catalog.LocalPollers))
+		}
+		p := NewPool(fn, filepath.Join(cfg.BinDir, fn.Name), env, logDir, instances, log)
 		p.Start(fctx)
 		pools[fn.Name], invokers[fn.Name] = p, p.Runtime
 	}

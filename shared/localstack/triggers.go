@@ -24,9 +24,13 @@ func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls Qu
 			if err != nil {
 				return err
 			}
-			p := &SQSPoller{Client: sqsClient, QueueURL: urls[t.Queue.Queue], QueueArn: arn, BatchSize: t.Queue.BatchSize,
-				Invoker: invokers[fn.Name], Log: log.With("function", fn.Name), RetryDelay: time.Second}
-			go p.Run(pctx)
+			// Lambda polls a queue with several pollers at once (up to the mapping's maximum
+			// concurrency); with one, a FIFO queue's groups would wait for each other here.
+			for range max(1, min(t.Queue.MaxConcurrency, catalog.LocalPollers)) {
+				p := &SQSPoller{Client: sqsClient, QueueURL: urls[t.Queue.Queue], QueueArn: arn, BatchSize: t.Queue.BatchSize,
+					Invoker: invokers[fn.Name], Log: log.With("function", fn.Name), RetryDelay: time.Second}
+				go p.Run(pctx)
+			}
 		case t.Stream != nil:
 			arn, err := LatestStreamArn(ctx, b.Streams(), table)
 			if err != nil {

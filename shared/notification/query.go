@@ -62,4 +62,4 @@ func AnswerBytes(n Notification) int {
 
 // Events are the notificationEvent values of the seed, and ThrownException (a request that failed
 // inside the platform).
-var Events = []string{"NotValidated", "Transferred", "AcceptedByNextParty", "DeclinedByNextParty", "RevokedByPreviousParty", "ReleaseLightChanged", "Update", "GateOut", "ThrownException"}
+var Events = []string{"NotValidated", "Transferred", "AcceptedByNextParty", "DeclinedByNextParty", "RevokedByPreviousParty", "ReleaseLightChanged", "Update", "GateOut", "ThrownException", "ChannelDisabled"}

@@ -16,6 +16,7 @@ var typeOf = map[int]string{
 	403: "https://tools.ietf.org/html/rfc9110#section-15.5.4",
 	404: "https://tools.ietf.org/html/rfc9110#section-15.5.5",
 	405: "https://tools.ietf.org/html/rfc9110#section-15.5.6",
+	409: "https://tools.ietf.org/html/rfc9110#section-15.5.10",
 	413: "https://tools.ietf.org/html/rfc9110#section-15.5.14",
 	422: "https://tools.ietf.org/html/rfc9110#section-15.5.21",
 	429: "https://tools.ietf.org/html/rfc6585#section-4",

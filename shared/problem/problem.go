@@ -24,6 +24,7 @@ const (
 	KindTooLarge                  // 413: body over 1 MiB
 	KindRateLimited               // 429: over the usage plan
 	KindUnprocessable             // 422: an Idempotency-Key reused for another request
+	KindConflict                  // 409: the action does not fit the resource's state (replay to a disabled channel)
 )
 
 var statusOf = map[Kind]int{
@@ -37,6 +38,7 @@ var statusOf = map[Kind]int{
 	KindTooLarge:      http.StatusRequestEntityTooLarge,
 	KindRateLimited:   http.StatusTooManyRequests,
 	KindUnprocessable: http.StatusUnprocessableEntity,
+	KindConflict:      http.StatusConflict,
 }
 
 var titleOf = map[Kind]string{
@@ -50,6 +52,7 @@ var titleOf = map[Kind]string{
 	KindTooLarge:      "Payload too large.",
 	KindRateLimited:   "Too many requests.",
 	KindUnprocessable: "Unprocessable content.",
+	KindConflict:      "Conflict.",
 }
 
 // Error is a typed platform error. Fields holds validation messages per field.

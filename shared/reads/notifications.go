@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -171,7 +170,7 @@ func Notifications(r Reader, now func() time.Time) apigw.Handler {
 		}
 		resp, err := apigw.JSON(http.StatusOK, page.Items)
 		if err == nil && page.Next != "" {
-			resp.Headers["Link"] = "<" + nextPage(req, page.Next) + `>; rel="next"`
+			resp.Headers["Link"] = apigw.NextLink(req, pageTokenParam, page.Next)
 		}
 		return resp, err
 	}
@@ -200,19 +199,6 @@ func nothingFor(ctx context.Context, r Reader, q notification.Query) error {
 
 // nextPage is the URL of the page after the one answered, relative to the one called: the same
 // filters, and the position to continue from.
-func nextPage(req *apigw.Request, next string) string {
-	v := url.Values{}
-	for k, vals := range req.Query {
-		if !strings.EqualFold(k, pageTokenParam) && len(vals) > 0 {
-			v.Set(k, vals[len(vals)-1])
-		}
-	}
-	v.Set(pageTokenParam, base64.RawURLEncoding.EncodeToString([]byte(next)))
-	// A reference of the query alone (RFC 3986 §4.2) keeps the path the client called, stage and
-	// custom domain included: API Gateway hands the function the path without the stage.
-	return "?" + v.Encode()
-}
-
 // pageTokenParam continues a listing; its value is opaque to clients.
 const pageTokenParam = "pageToken"
 

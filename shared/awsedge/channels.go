@@ -1,0 +1,191 @@
+package awsedge
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/portcommunity/cpu/shared/channels"
+	"github.com/portcommunity/cpu/shared/commands"
+	"github.com/portcommunity/cpu/shared/delivery"
+	"github.com/portcommunity/cpu/shared/egress"
+	"github.com/portcommunity/cpu/shared/secretbox"
+	"github.com/portcommunity/cpu/shared/webhook"
+)
+
+// KMSBox seals channel secrets with a symmetric KMS key (secretbox.Box); the channel id is the
+// encryption context, so a sealed secret opens only for its channel (and CloudTrail shows which).
+type KMSBox struct {
+	Client *kms.Client
+	KeyArn string
+}
+
+// Seal implements secretbox.Box.
+func (b KMSBox) Seal(ctx context.Context, plaintext []byte, owner string) ([]byte, error) {
+	out, err := b.Client.Encrypt(ctx, &kms.EncryptInput{KeyId: &b.KeyArn, Plaintext: plaintext, EncryptionContext: map[string]string{"channelId": owner}})
+	if err != nil {
+		return nil, err
+	}
+	return out.CiphertextBlob, nil
+}
+
+// Open implements secretbox.Box.
+func (b KMSBox) Open(ctx context.Context, sealed []byte, owner string) ([]byte, error) {
+	out, err := b.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: &b.KeyArn, CiphertextBlob: sealed, EncryptionContext: map[string]string{"channelId": owner}})
+	if err != nil {
+		return nil, err
+	}
+	return out.Plaintext, nil
+}
+
+// SecretBox reads the CHANNEL_SECRET_KEY setting: kms:<key ARN> in AWS, local:<base64> locally.
+func SecretBox(cfg aws.Config) (secretbox.Box, error) {
+	kind, value, err := secretbox.SplitSetting(MustEnv("CHANNEL_SECRET_KEY"))
+	if err != nil {
+		return nil, err
+	}
+	if kind == "local" {
+		return secretbox.LocalFromSetting(value)
+	}
+	return KMSBox{Client: kms.NewFromConfig(cfg), KeyArn: value}, nil
+}
+
+// Egress is the address policy of the CHANNEL_EGRESS setting: "public" in every stage,
+// "loopback" on the local stack only (every local receiver listens on loopback).
+func Egress() egress.Policy {
+	return egress.Policy{AllowLoopback: os.Getenv("CHANNEL_EGRESS") == "loopback"}
+}
+
+// Sender is the webhook sender of a function: the egress client with the attempt timeout.
+func Sender(box secretbox.Box) *delivery.Sender {
+	return &delivery.Sender{HTTP: Egress().Client(net.DefaultResolver, webhook.Timeout), Secrets: box, Now: time.Now}
+}
+
+// URLCheck applies the egress policy to an address a channel is created with.
+func URLCheck() webhook.URLCheck {
+	p := Egress()
+	return func(ctx context.Context, raw string) error {
+		_, err := p.CheckURL(ctx, raw, net.DefaultResolver)
+		return err
+	}
+}
+
+// Timing reads DELIVERY_TIMING_SCALE (1 in every stage; tests and local runs shrink the schedule).
+func Timing() webhook.Timing {
+	scale := 1.0
+	if s, err := strconv.ParseFloat(os.Getenv("DELIVERY_TIMING_SCALE"), 64); err == nil && s > 0 {
+		scale = s
+	}
+	return webhook.Timing{Scale: scale, Jitter: jitter}
+}
+
+// DeliveryRate reads DELIVERY_RATE_PER_SECOND (20 by the contract).
+func DeliveryRate() float64 {
+	if r, err := strconv.ParseFloat(os.Getenv("DELIVERY_RATE_PER_SECOND"), 64); err == nil && r > 0 {
+		return r
+	}
+	return 20
+}
+
+// DeliveryQueue is the deliveries FIFO queue (delivery.Jobs): one message group per channel.
+type DeliveryQueue struct{ FIFO FIFOQueue }
+
+// Enqueue implements delivery.Jobs.
+func (q DeliveryQueue) Enqueue(ctx context.Context, jobs ...webhook.Job) error {
+	msgs := make([]commands.Message, len(jobs))
+	for i, j := range jobs {
+		body, err := json.Marshal(j)
+		if err != nil {
+			return err
+		}
+		msgs[i] = commands.Message{Body: body, Group: j.ChannelID, Dedup: j.DedupID()}
+	}
+	return q.FIFO.Send(ctx, msgs...)
+}
+
+// Return implements delivery.Returner: the messages are visible again at once.
+func (q DeliveryQueue) Return(ctx context.Context, handles []string) error {
+	for len(handles) > 0 {
+		n := min(10, len(handles))
+		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, n)
+		for i, h := range handles[:n] {
+			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
+		}
+		if _, err := q.FIFO.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries}); err != nil {
+			return err
+		}
+		handles = handles[n:]
+	}
+	return nil
+}
+
+// RetryQueue is the standard queue that holds a retry until its time (delivery.Later): SQS delays
+// a message at most 15 minutes, so the retrier sends longer waits round again.
+type RetryQueue struct {
+	Client *sqs.Client
+	URL    string
+}
+
+// Schedule implements delivery.Later.
+func (q RetryQueue) Schedule(ctx context.Context, j webhook.Job, delay time.Duration) error {
+	body, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	secs := int32(math.Ceil(min(delay, 15*time.Minute).Seconds()))
+	_, err = q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), DelaySeconds: max(secs, 0)})
+	return err
+}
+
+// ReplayQueue carries replay requests (delivery.Replays).
+type ReplayQueue struct {
+	Client *sqs.Client
+	URL    string
+}
+
+// Request implements delivery.Replays.
+func (q ReplayQueue) Request(ctx context.Context, r webhook.Replay) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if len(body) > 200_000 {
+		return fmt.Errorf("replay message of %d bytes", len(body))
+	}
+	_, err = q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body))})
+	return err
+}
+
+// jitter spreads retries of many deliveries that failed together (math/rand/v2: not a secret).
+func jitter() float64 { return rand.Float64() }
+
+// ChannelAPI is the cold start of a channel endpoint: what it needs of the table, the secret box,
+// the egress policy and the replay queue comes from its environment (a setting it lacks is a
+// dependency it does not have).
+func ChannelAPI() (*channels.API, *slog.Logger) {
+	_, log, cfg := Boot()
+	st := Store(cfg)
+	api := &channels.API{Store: st, CheckURL: URLCheck(), Now: time.Now}
+	if os.Getenv("CHANNEL_SECRET_KEY") != "" {
+		box, err := SecretBox(cfg)
+		if err != nil {
+			Fatal(log, "channel secret key", err)
+		}
+		api.Secrets, api.Sender = box, Sender(box)
+	}
+	if url := os.Getenv("REPLAY_QUEUE_URL"); url != "" {
+		api.Replays = ReplayQueue{Client: SQS(cfg), URL: url}
+	}
+	return api, log
+}
