@@ -20,7 +20,7 @@ import (
 // in time order (at most 20 attempts a second go to one channel); gsi1 finds a reference's
 // attempts.
 func channelPK(entity string) string { return "CHAN#" + entity }
-func channelSK(id string) string      { return "CHANNEL#" + id }
+func channelSK(id string) string     { return "CHANNEL#" + id }
 func deliveryLogPK(channel string) string {
 	return "DLOG#" + channel
 }

@@ -56,7 +56,9 @@ type Authentication struct {
 }
 
 // OAuth tells whether the platform fetches a token for the receiver.
-func (a Authentication) OAuth() bool { return a.Type == AuthClientCredentials || a.Type == AuthPassword }
+func (a Authentication) OAuth() bool {
+	return a.Type == AuthClientCredentials || a.Type == AuthPassword
+}
 
 // SigningKey is one signing secret of a channel, sealed at rest. During a rotation the previous
 // key signs beside the new one until Until.
