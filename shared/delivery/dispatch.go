@@ -86,10 +86,8 @@ type Retrier struct {
 	Logger *slog.Logger
 }
 
-// Early is how much sooner than due a job may be queued: SQS delays in whole seconds.
-const Early = time.Second
-
-// Handle moves each due job to the deliveries queue and sends each other one round again.
+// Handle moves each due job to the deliveries queue and sends each other one round again. SQS
+// delays in whole seconds, rounded up, so an attempt is never early and at most a second late.
 func (r *Retrier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	for _, m := range ev.Records {
@@ -99,7 +97,7 @@ func (r *Retrier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			continue
 		}
 		var err error
-		if wait := j.DueAt.Sub(r.Now()); wait > Early {
+		if wait := j.DueAt.Sub(r.Now()); wait > 0 {
 			err = r.Later.Schedule(ctx, j, wait)
 		} else {
 			err = r.Jobs.Enqueue(ctx, j)

@@ -30,6 +30,8 @@ var (
 	seedFile  localstack.SeedFile
 	// stackState is the running stack's stack.json (what the support tooling reads).
 	stackState string
+	// binDir holds the stack's function binaries (a test kills their processes to restart them).
+	binDir string
 )
 
 func startStack(t *testing.T) string {
@@ -58,7 +60,10 @@ func startStack(t *testing.T) string {
 			Root: root, ToolsDir: filepath.Join(root, ".tools"), BinDir: filepath.Join(dir, "bin"),
 			StateDir: filepath.Join(dir, "state"), Addr: "127.0.0.1:" + strconv.Itoa(port),
 			SeedFile: filepath.Join(root, "events", "local", "seed.json"), Instances: 2,
+			// The retry schedule a thousand times faster: 5 ms, 0.3 s, 1.8 s, 7.2 s, …
+			Env: map[string]string{"DELIVERY_TIMING_SCALE": "0.001"},
 		}
+		binDir = cfg.BinDir
 		if seedFile, stackErr = localstack.ReadSeed(cfg.SeedFile); stackErr != nil {
 			return
 		}

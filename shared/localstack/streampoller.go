@@ -213,6 +213,10 @@ func convertValue(v stypes.AttributeValue) events.DynamoDBAttributeValue {
 		return events.NewListAttribute(l)
 	case *stypes.AttributeValueMemberM:
 		return events.NewMapAttribute(convertMap(x.Value))
+	case nil:
+		// DynamoDB Local's stream leaves some nested values of an item unset (seen with binary
+		// values inside a list of maps); a consumer reading such an attribute sees NULL.
+		return events.NewNullAttribute()
 	}
 	panic(fmt.Sprintf("unknown attribute value %T", v))
 }

@@ -80,10 +80,16 @@ func table(t testing.TB, create func(context.Context, *dynamodb.Client, string, 
 // Tests wait on evidence they can read (a stored notification, an applied command), never on a
 // fixed sleep; the timeout only bounds a test that would otherwise hang.
 func Eventually(timeout time.Duration, done func() bool) bool {
+	return EventuallyEvery(timeout, 50*time.Millisecond, done)
+}
+
+// EventuallyEvery is Eventually asking every interval: evidence read through the API is asked for
+// less often, so the polling stays inside the usage plan's 500 calls a minute.
+func EventuallyEvery(timeout, interval time.Duration, done func() bool) bool {
 	if done() {
 		return true
 	}
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	expired := time.After(timeout)
 	for {
