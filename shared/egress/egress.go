@@ -330,6 +330,7 @@ func (p Policy) Client(r Resolver, timeout time.Duration) *http.Client {
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
+		Timeout: timeout,
 	}
 }
 

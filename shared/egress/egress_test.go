@@ -611,12 +611,26 @@ func TestClientIgnoresProxyEnvironment(t *testing.T) {
 	}
 }
 
+// backstop builds a GET whose context is cancelled (not timed out) a minute on, so that a client
+// without a working timeout fails the test with a cancellation instead of hanging it.
+func backstop(t *testing.T, raw string) *http.Request {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := time.AfterFunc(time.Minute, cancel)
+	t.Cleanup(func() { stop.Stop(); cancel() })
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
 func TestClientTimeout(t *testing.T) {
 	release := make(chan struct{})
 	srv := startServer(t, false, func(http.ResponseWriter, *http.Request) { <-release })
 	t.Cleanup(func() { close(release) }) // runs before srv.Close, which waits for the handler
 
-	resp, err := local.Client(noDNS(t), 200*time.Millisecond).Get(srv.URL)
+	resp, err := local.Client(noDNS(t), 200*time.Millisecond).Do(backstop(t, srv.URL))
 	if err == nil {
 		resp.Body.Close()
 		t.Fatal("the request returned although the server never answers")
@@ -641,7 +655,7 @@ func TestClientTimeoutCoversTheBody(t *testing.T) {
 	})
 	t.Cleanup(func() { close(release) })
 
-	resp, err := local.Client(noDNS(t), 200*time.Millisecond).Get(srv.URL)
+	resp, err := local.Client(noDNS(t), 200*time.Millisecond).Do(backstop(t, srv.URL))
 	if err != nil {
 		t.Fatal(err)
 	}
