@@ -222,7 +222,7 @@ func endsInNumber(host string) bool {
 	return strings.Trim(last, "0123456789") == ""
 }
 
-// literalOrName splits a host into an IP literal (ok true) or a name to resolve, refusing hosts that
+// literalOrName splits a host into an IP literal (isLiteral) or a name to resolve, refusing hosts that
 // are neither.
 func literalOrName(host string) (addr netip.Addr, isLiteral bool, err error) {
 	if a, err := netip.ParseAddr(host); err == nil {
@@ -274,7 +274,7 @@ func (p Policy) CheckURL(ctx context.Context, raw string, r Resolver) (*url.URL,
 	case u.Opaque != "":
 		return refuse("the URL must be of the form " + u.Scheme + "://host/path")
 	case u.User != nil:
-		return refuse("the URL must not contain a user name or password (credentials in a URL end up in logs); use the channel's authentication instead")
+		return refuse("the URL must not contain a user name or password (credentials in a URL end up in logs)")
 	case strings.Contains(raw, "#"):
 		return refuse("the URL must not contain a fragment (#…)")
 	case u.Hostname() == "":

@@ -424,6 +424,36 @@ func TestCheckURL(t *testing.T) {
 
 func padURL(prefix string, n int) string { return prefix + strings.Repeat("a", n-len(prefix)) }
 
+// TestCheckURLRefusesLegacyNumericHosts: hosts that only legacy IPv4 parsers read as addresses are
+// refused whatever the resolver says, so the outcome does not hang on which resolver runs (getaddrinfo
+// reads "134744072" as 8.8.8.8, the pure Go resolver asks DNS).
+func TestCheckURLRefusesLegacyNumericHosts(t *testing.T) {
+	public := resolverFunc(func(context.Context, string, string) ([]netip.Addr, error) {
+		return []netip.Addr{netip.MustParseAddr("8.8.8.8")}, nil
+	})
+	for _, host := range []string{"127.1", "2130706433", "134744072", "0x7f000001", "0X7F000001", "0177.0.0.1", "8.8.8.8.", "10.1", "0x", "example.123", "example.0x1f"} {
+		_, err := strict.CheckURL(context.Background(), "https://"+host+"/", public)
+		if err == nil {
+			t.Errorf("%s: allowed", host)
+			continue
+		}
+		if re := asRefused(t, err); !strings.Contains(re.Reason, "neither a valid IP address nor a domain name") {
+			t.Errorf("%s: Reason = %q", host, re.Reason)
+		}
+	}
+	for _, host := range []string{"1.2.3.example", "123.example", "0x7f000001.example", "example.0xg1", "xn--bcher-kva.example"} {
+		if _, err := strict.CheckURL(context.Background(), "https://"+host+"/", public); err != nil {
+			t.Errorf("%s: %v, want it allowed (a name whose last label is not a number)", host, err)
+		}
+	}
+	resp, err := local.Client(public, 5*time.Second).Get("http://2130706433:8080/")
+	if err == nil {
+		resp.Body.Close()
+		t.Fatal("the client dialled a legacy numeric host")
+	}
+	asRefused(t, err)
+}
+
 func TestCheckURLDoesNotAskTheResolverAboutLiterals(t *testing.T) {
 	for _, raw := range []string{"https://93.184.215.14/", "https://[2606:4700:4700::1111]/", "https://10.0.0.1/"} {
 		_, _ = strict.CheckURL(context.Background(), raw, noDNS(t))
