@@ -276,15 +276,16 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	// Channel secrets: the endpoints that take them may only seal (Encrypt), the senders only open
-	// (Decrypt), on the channel key alone; the others may do neither.
+	// Channel secrets: the endpoints that take them may only seal (Encrypt), the senders open them
+	// (Decrypt) and seal tokens, on the channel key alone; the others may do neither.
 	for _, fn := range catalog.Platform().Functions {
 		var want []string
 		switch fn.Name {
 		case "channel-create", "channel-replace", "channel-rotate-secret":
 			want = []string{"kms:Encrypt"}
 		case "channel-test", "webhook-deliverer":
-			want = []string{"kms:Decrypt"}
+			// They open secrets, and seal the bearer tokens they fetch from receivers.
+			want = []string{"kms:Decrypt", "kms:Encrypt"}
 		}
 		pol := policyOf(t, tpl, fn.Name)
 		for _, action := range []string{"kms:Encrypt", "kms:Decrypt"} {

@@ -22,7 +22,7 @@ func main() {
 		Channels: st, Notifications: st, Log: st,
 		Later:         awsedge.RetryQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RETRY_QUEUE_URL")},
 		Returner:      queue,
-		Sender:        awsedge.Sender(box),
+		Sender:        awsedge.Sender(box, st),
 		Timing:        awsedge.Timing(),
 		RatePerSecond: awsedge.DeliveryRate(),
 		Now:           time.Now,

@@ -67,9 +67,10 @@ func Egress() egress.Policy {
 	return egress.Policy{AllowLoopback: os.Getenv("CHANNEL_EGRESS") == "loopback"}
 }
 
-// Sender is the webhook sender of a function: the egress client with the attempt timeout.
-func Sender(box secretbox.Box) *delivery.Sender {
-	return &delivery.Sender{HTTP: Egress().Client(net.DefaultResolver, webhook.Timeout), Secrets: box, Now: time.Now}
+// Sender is the webhook sender of a function: the egress client with the attempt timeout, and the
+// table to share receivers' tokens through.
+func Sender(box secretbox.Box, tokens delivery.TokenStore) *delivery.Sender {
+	return &delivery.Sender{HTTP: Egress().Client(net.DefaultResolver, webhook.Timeout), Secrets: box, Tokens: tokens, Now: time.Now}
 }
 
 // URLCheck applies the egress policy to an address a channel is created with.
@@ -182,7 +183,7 @@ func ChannelAPI() (*channels.API, *slog.Logger) {
 		if err != nil {
 			Fatal(log, "channel secret key", err)
 		}
-		api.Secrets, api.Sender = box, Sender(box)
+		api.Secrets, api.Sender = box, Sender(box, st)
 	}
 	if url := os.Getenv("REPLAY_QUEUE_URL"); url != "" {
 		api.Replays = ReplayQueue{Client: SQS(cfg), URL: url}

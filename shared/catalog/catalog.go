@@ -393,7 +393,7 @@ func channelFunctions() []Function {
 	}
 	sealEnv := []Env{{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, {Name: "CHANNEL_EGRESS", Ref: EnvChannelEgress}}
 	test := api("channel-test", "POST "+base+"/{channelId}/test: deliver a Ping now and answer the attempt's result",
-		route("POST", "/{channelId}/test"), []Grant{read, writeLog, {On: ChannelKey, Access: Decrypt}}, sealEnv...)
+		route("POST", "/{channelId}/test"), []Grant{read, writeLog, writeChannels, {On: ChannelKey, Access: Decrypt}, {On: ChannelKey, Access: Encrypt}}, sealEnv...)
 	// An attempt may take 15 s, and a token fetch before it as long: inside API Gateway's 29 s.
 	test.Timeout = 28 * time.Second
 	return []Function{
@@ -430,9 +430,10 @@ func channelFunctions() []Function {
 				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
 				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
 			),
-			// It records attempts, a channel's failure streak, and the ChannelDisabled notice.
+			// It records attempts, a channel's failure streak and receiver's token (sealed: Encrypt),
+			// and the ChannelDisabled notice.
 			Grants: []Grant{read, writeLog, writeChannels, {On: Table, Access: Write, KeyPrefix: NotificationPrefix, Batch: true},
-				{On: ChannelKey, Access: Decrypt}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
+				{On: ChannelKey, Access: Decrypt}, {On: ChannelKey, Access: Encrypt}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
 			// A batch spends at most delivery.GroupBudget on a channel, plus one attempt (15 s) and
 			// its token fetch (15 s).
 			Timeout:  60 * time.Second,

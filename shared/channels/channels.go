@@ -94,6 +94,8 @@ func (a *API) Create(ctx context.Context, r *apigw.Request) (apigw.Response, err
 // apply sets a checked request on a channel, sealing the secrets it carries.
 func (a *API) apply(ctx context.Context, ch *webhook.Channel, c webhook.Checked, now time.Time) error {
 	ch.Name, ch.URL, ch.Headers, ch.Auth, ch.Filter = c.Name, c.URL, c.Headers, c.Auth, c.Filter
+	// A token fetched with the old settings is not used with the new ones.
+	ch.SealedToken, ch.TokenExpires = nil, nil
 	switch {
 	case c.Enabled && (!ch.Enabled || ch.Status != webhook.StatusActive):
 		// Enabled again (or new): deliveries resume from now; replay brings back what was missed.
@@ -225,7 +227,7 @@ func (a *API) Test(ctx context.Context, r *apigw.Request) (apigw.Response, error
 	now := a.Now().UTC()
 	ref, body := webhook.Ping(ch, now)
 	id := webhook.WebhookID(ch.ID, ch.EntityID, "ping#"+ref)
-	res := a.Sender.Send(ctx, ch, id, body)
+	res := a.Sender.Send(ctx, &ch, id, body)
 	out := testResult{Delivered: webhook.Judge(res.Status).Outcome == webhook.Delivered, DurationMs: res.Duration.Milliseconds()}
 	attempt := webhook.Attempt{ChannelID: ch.ID, WebhookID: id, PublicReferenceID: ref, Attempt: 1, Time: now, DurationMs: out.DurationMs, Outcome: webhook.Failed}
 	if res.Status != 0 {

@@ -179,7 +179,7 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 		}
 		last = d.Now()
 		base.Time = last
-		res := d.Sender.Send(ctx, ch, j.WebhookID, []byte(n.Message))
+		res := d.Sender.Send(ctx, &ch, j.WebhookID, []byte(n.Message))
 		a, retryIn := d.judge(base, res)
 		if a.Outcome == webhook.Retrying {
 			next := j

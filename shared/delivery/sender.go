@@ -29,16 +29,18 @@ import (
 type Sender struct {
 	HTTP    *http.Client
 	Secrets secretbox.Box
-	Now     func() time.Time
+	// Tokens keeps the bearer token a deliverer fetched on the channel, for every other one.
+	Tokens TokenStore
+	Now    func() time.Time
 
 	mu     sync.Mutex
 	keys   map[string][][]byte // channel id + version → opened signing keys
-	tokens map[string]token    // channel id + version → bearer token
+	opened map[string]string   // sealed token → token (one KMS Decrypt per token and instance)
 }
 
-type token struct {
-	value   string
-	expires time.Time
+// TokenStore keeps a channel's current bearer token, sealed.
+type TokenStore interface {
+	SaveToken(ctx context.Context, entity, id string, sealed []byte, expires time.Time) error
 }
 
 // Result of an attempt.
@@ -49,8 +51,9 @@ type Result struct {
 	RetryAfter time.Duration
 }
 
-// Send POSTs body to the channel as webhook id.
-func (s *Sender) Send(ctx context.Context, ch webhook.Channel, webhookID string, body []byte) Result {
+// Send POSTs body to the channel as webhook id. A token it fetches is set on ch, so the channel's
+// next jobs in the batch use it too.
+func (s *Sender) Send(ctx context.Context, ch *webhook.Channel, webhookID string, body []byte) Result {
 	start := s.Now()
 	res := s.send(ctx, ch, webhookID, body, false)
 	if res.Status == http.StatusUnauthorized && ch.Auth.OAuth() {
@@ -61,8 +64,8 @@ func (s *Sender) Send(ctx context.Context, ch webhook.Channel, webhookID string,
 	return res
 }
 
-func (s *Sender) send(ctx context.Context, ch webhook.Channel, webhookID string, body []byte, freshToken bool) Result {
-	keys, err := s.signingKeys(ctx, ch)
+func (s *Sender) send(ctx context.Context, ch *webhook.Channel, webhookID string, body []byte, freshToken bool) Result {
+	keys, err := s.signingKeys(ctx, *ch)
 	if err != nil {
 		return Result{Err: "signing keys: " + err.Error()}
 	}
@@ -146,16 +149,14 @@ func (s *Sender) signingKeys(ctx context.Context, ch webhook.Channel) ([][]byte,
 	return keys, nil
 }
 
-// token returns a cached bearer token for the channel's receiver, or fetches one (RFC 6749 §4.4 or
-// §4.3, client authentication with HTTP Basic, §2.3.1).
-func (s *Sender) token(ctx context.Context, ch webhook.Channel, fresh bool) (string, error) {
-	k := cacheKey(ch)
+// token returns the channel's current bearer token, or fetches one (RFC 6749 §4.4 or §4.3, client
+// authentication with HTTP Basic, §2.3.1) and keeps it on the channel for every deliverer.
+func (s *Sender) token(ctx context.Context, ch *webhook.Channel, fresh bool) (string, error) {
 	now := s.Now()
-	s.mu.Lock()
-	t, ok := s.tokens[k]
-	s.mu.Unlock()
-	if ok && !fresh && now.Before(t.expires) {
-		return t.value, nil
+	if !fresh && ch.TokenExpires != nil && now.Before(*ch.TokenExpires) && len(ch.SealedToken) > 0 {
+		if tok, err := s.openToken(ctx, ch); err == nil {
+			return tok, nil
+		}
 	}
 	secret, err := s.Secrets.Open(ctx, ch.SealedClientSecret, ch.ID)
 	if err != nil {
@@ -212,11 +213,40 @@ func (s *Sender) token(ctx context.Context, ch webhook.Channel, fresh bool) (str
 		life = time.Duration(answer.ExpiresIn) * time.Second
 		life -= min(time.Minute, life/10)
 	}
-	s.mu.Lock()
-	if s.tokens == nil || len(s.tokens) > 1000 {
-		s.tokens = map[string]token{}
+	expires := now.Add(life)
+	sealed, err := s.Secrets.Seal(ctx, []byte(answer.AccessToken), ch.ID)
+	if err != nil {
+		return "", err
 	}
-	s.tokens[k] = token{value: answer.AccessToken, expires: now.Add(life)}
-	s.mu.Unlock()
+	ch.SealedToken, ch.TokenExpires = sealed, &expires
+	s.remember(sealed, answer.AccessToken)
+	if s.Tokens != nil {
+		// Kept for the others; if it cannot be, each deliverer fetches its own until it can.
+		_ = s.Tokens.SaveToken(ctx, ch.EntityID, ch.ID, sealed, expires)
+	}
 	return answer.AccessToken, nil
+}
+
+func (s *Sender) openToken(ctx context.Context, ch *webhook.Channel) (string, error) {
+	s.mu.Lock()
+	tok, ok := s.opened[string(ch.SealedToken)]
+	s.mu.Unlock()
+	if ok {
+		return tok, nil
+	}
+	raw, err := s.Secrets.Open(ctx, ch.SealedToken, ch.ID)
+	if err != nil {
+		return "", err
+	}
+	s.remember(ch.SealedToken, string(raw))
+	return string(raw), nil
+}
+
+func (s *Sender) remember(sealed []byte, tok string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.opened == nil || len(s.opened) > 1000 {
+		s.opened = map[string]string{}
+	}
+	s.opened[string(sealed)] = tok
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -197,7 +198,7 @@ func TestChannelReceivesTheNotificationsOfARelease(t *testing.T) {
 			t.Errorf("outside a rotation one signature: %q", d.signature)
 		}
 	}
-	testenv.EventuallyEvery(10*time.Second, apiPoll, func() bool { return len(deliveryLog(t, api, h, id, "?status=delivered")) == 2 })
+	testenv.EventuallyEvery(10*time.Second, apiPoll, func() bool { return len(deliveryLog(t, api, h, id, "?status=Delivered")) == 2 })
 	if log := deliveryLog(t, api, h, id, "?publicReferenceId="+ref); len(log) != 2 || log[0].Outcome != "Delivered" || *log[0].Status != 200 {
 		t.Fatalf("delivery log: %+v", log)
 	}
@@ -254,7 +255,7 @@ func TestChannelRetriesOnSchedule(t *testing.T) {
 		return 200
 	}
 	h2 := party(t, api, 1)
-	_, secret2 := createChannel(t, api, h2, map[string]any{"name": "retry-after", "url": rc2.srv.URL, "filter": []string{"releaseright/update"}})
+	_, secret2 := createChannel(t, api, h2, map[string]any{"name": "retry-after", "url": rc2.srv.URL, "filter": []string{"ReleaseRight/Update"}})
 	rc2.setSecrets(secret2)
 	askRights(t, api, h2)
 	testenv.Eventually(30*time.Second, func() bool { return len(rc2.deliveries()) >= 2 })
@@ -331,7 +332,10 @@ func TestOAuthChannel(t *testing.T) {
 	var mu sync.Mutex
 	issued := 0
 	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, secret, ok := r.BasicAuth()
+		// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic encoding.
+		rawID, rawSecret, ok := r.BasicAuth()
+		id, _ := url.QueryUnescape(rawID)
+		secret, _ := url.QueryUnescape(rawSecret)
 		_ = r.ParseForm()
 		if !ok || id != "platform" || secret != "s3cret:+/" || r.Form.Get("grant_type") != "client_credentials" ||
 			r.Form.Get("scope") != "webhooks.write" || r.Header.Get("X-Tenant") != "t1" {

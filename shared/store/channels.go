@@ -167,6 +167,16 @@ func (s *Store) MarkFailing(ctx context.Context, entity, id string, at time.Time
 		map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))})
 }
 
+// SaveToken keeps the bearer token a deliverer fetched, sealed, for the channel's other deliverers.
+func (s *Store) SaveToken(ctx context.Context, entity, id string, sealed []byte, expires time.Time) error {
+	err := s.updateChannel(ctx, entity, id, "SET sealedToken = :t, tokenExpires = :e", "attribute_exists(pk)",
+		map[string]types.AttributeValue{":t": &types.AttributeValueMemberB{Value: sealed}, ":e": str(expires.UTC().Format(time.RFC3339Nano))})
+	if errors.Is(err, errUnchanged) {
+		return nil // deleted meanwhile
+	}
+	return err
+}
+
 // ClearFailing forgets the failure streak after a delivery (only if one is recorded).
 func (s *Store) ClearFailing(ctx context.Context, entity, id string) error {
 	return s.updateChannel(ctx, entity, id, "REMOVE failingSince", "attribute_exists(failingSince)", nil)

@@ -92,6 +92,11 @@ type Channel struct {
 	// SealedClientSecret and SealedPassword are the OAuth2 secrets, sealed.
 	SealedClientSecret []byte `json:"sealedClientSecret,omitempty"`
 	SealedPassword     []byte `json:"sealedPassword,omitempty"`
+	// SealedToken is the bearer token last fetched from the receiver's token endpoint, shared by
+	// every deliverer until TokenExpires (shortly before the token's own expiry), so the fleet
+	// fetches one token per lifetime, not one per instance.
+	SealedToken  []byte     `json:"sealedToken,omitempty"`
+	TokenExpires *time.Time `json:"tokenExpires,omitempty"`
 }
 
 // Deliverable tells whether the channel takes deliveries now.
