@@ -36,6 +36,7 @@ import (
 	"github.com/portcommunity/cpu/shared/onboarding"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/store"
+	"github.com/portcommunity/cpu/shared/webhook"
 )
 
 func main() {
@@ -53,7 +54,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | channels --id NXT… | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
 }
 
 type target struct {
@@ -175,6 +176,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return list(ctx, t.store, *id, out)
+	case "channels":
+		if *id == "" {
+			return usage()
+		}
+		t, err := connect(ctx, *stage, "", "", false)
+		if err != nil {
+			return err
+		}
+		return channels(ctx, t.store, *id, time.Now(), out)
 	case "dead-letters":
 		if fs.NArg() != 1 {
 			return usage()
@@ -221,6 +231,53 @@ func list(ctx context.Context, st *store.Store, id string, out io.Writer) error 
 	}
 	for _, in := range is {
 		fmt.Fprintf(w, "ingestion id\t%s\t%s\t%s\n", in.ID, in.Environment, in.CreatedAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// channels lists an entity's notification channels and their health: status, the failure streak,
+// and the outcomes of the attempts of the last 24 hours (never a secret).
+func channels(ctx context.Context, st *store.Store, id string, now time.Time, out io.Writer) error {
+	chs, err := st.Channels(ctx, id)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	fmt.Fprintln(w, "CHANNEL ID\tNAME\tURL\tSTATUS\tFAILING SINCE\tLAST 24 H (delivered/retrying/failed)\tLAST ATTEMPT")
+	for _, c := range chs {
+		status := c.Status
+		if c.Status == webhook.StatusDisabled {
+			status += " (" + c.DisabledReason + ")"
+		}
+		failing := "-"
+		if c.FailingSince != nil {
+			failing = c.FailingSince.UTC().Format(time.RFC3339)
+		}
+		counts := map[webhook.Outcome]int{}
+		last := "-"
+		q := webhook.LogQuery{ChannelID: c.ID, From: now.Add(-24 * time.Hour), To: now.Add(time.Second), Limit: 1000, MaxRead: 10000}
+		for read := 0; read < 10; read++ {
+			page, err := st.Attempts(ctx, q)
+			if err != nil {
+				return err
+			}
+			for _, a := range page.Items {
+				if last == "-" {
+					last = a.Time.UTC().Format(time.RFC3339) + " " + string(a.Outcome)
+				}
+				counts[a.Outcome]++
+			}
+			if page.Next == "" {
+				break
+			}
+			q.Before = page.Next
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d/%d/%d\t%s\n", c.ID, c.Name, c.URL, status, failing,
+			counts[webhook.Delivered], counts[webhook.Retrying], counts[webhook.Failed], last)
+	}
+	if len(chs) == 0 {
+		fmt.Fprintln(w, "(no notification channels)")
 	}
 	return nil
 }

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/store"
+	"github.com/portcommunity/cpu/shared/webhook"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestChannelsShowTheirHealth: support sees an entity's channels with their status, failure
+// streak and the last day's outcomes, and never a secret.
+func TestChannelsShowTheirHealth(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(testenv.Backends().DynamoDB(), testenv.TableWithoutStream(t))
+	now := time.Now().UTC()
+	failing := now.Add(-2 * time.Hour)
+	healthy := webhook.Channel{ID: "11111111-1111-4111-8111-111111111111", EntityID: "NXT200000001", Name: "ops", URL: "https://hooks.example.com/a",
+		Enabled: true, Status: webhook.StatusActive, CreatedOn: now, Version: 1, SealedClientSecret: []byte("sealed-never-shown")}
+	dead := webhook.Channel{ID: "22222222-2222-4222-8222-222222222222", EntityID: "NXT200000001", Name: "old", URL: "https://hooks.example.com/b",
+		Status: webhook.StatusDisabled, DisabledReason: "the receiver answered 410 Gone", CreatedOn: now, Version: 2, FailingSince: &failing}
+	for _, c := range []webhook.Channel{healthy, dead} {
+		if err := st.CreateChannel(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ok, gone := 200, 410
+	var as []webhook.Attempt
+	for i := range 3 {
+		as = append(as, webhook.Attempt{ChannelID: healthy.ID, WebhookID: "msg_" + string(rune('a'+i)), Attempt: 1, Time: now.Add(-time.Duration(i) * time.Minute), Status: &ok, Outcome: webhook.Delivered})
+	}
+	as = append(as, webhook.Attempt{ChannelID: dead.ID, WebhookID: "msg_z", Attempt: 1, Time: now.Add(-time.Minute), Status: &gone, Outcome: webhook.Failed},
+		webhook.Attempt{ChannelID: dead.ID, WebhookID: "msg_y", Attempt: 3, Time: now.Add(-30 * time.Hour), Outcome: webhook.Retrying})
+	if err := st.AppendAttempts(ctx, as); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := channels(ctx, st, "NXT200000001", now, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{healthy.ID, "ops", "Active", "3/0/0", dead.ID, "Disabled (the receiver answered 410 Gone)", "0/0/1", failing.Format(time.RFC3339)} {
+		if !strings.Contains(text, want) {
+			t.Errorf("missing %q in:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "sealed") {
+		t.Errorf("a secret shown:\n%s", text)
+	}
+}
