@@ -84,6 +84,66 @@ func (e BulkRightsRequestActionType) Valid() bool {
 	}
 }
 
+// Defines values for ChannelAuthType.
+const (
+	None                    ChannelAuthType = "None"
+	OAuth2ClientCredentials ChannelAuthType = "OAuth2ClientCredentials"
+	OAuth2Password          ChannelAuthType = "OAuth2Password"
+)
+
+// Valid indicates whether the value is a known member of the ChannelAuthType enum.
+func (e ChannelAuthType) Valid() bool {
+	switch e {
+	case None:
+		return true
+	case OAuth2ClientCredentials:
+		return true
+	case OAuth2Password:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChannelStatus.
+const (
+	Active   ChannelStatus = "Active"
+	Disabled ChannelStatus = "Disabled"
+)
+
+// Valid indicates whether the value is a known member of the ChannelStatus enum.
+func (e ChannelStatus) Valid() bool {
+	switch e {
+	case Active:
+		return true
+	case Disabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DeliveryOutcome.
+const (
+	Delivered DeliveryOutcome = "Delivered"
+	Failed    DeliveryOutcome = "Failed"
+	Retrying  DeliveryOutcome = "Retrying"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryOutcome enum.
+func (e DeliveryOutcome) Valid() bool {
+	switch e {
+	case Delivered:
+		return true
+	case Failed:
+		return true
+	case Retrying:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HopAction.
 const (
 	HopActionAccept           HopAction = "Accept"
@@ -201,6 +261,7 @@ func (e NotificationBodyGreenLightName) Valid() bool {
 // Defines values for NotificationEvent.
 const (
 	NotificationEventAcceptedByNextParty    NotificationEvent = "AcceptedByNextParty"
+	NotificationEventChannelDisabled        NotificationEvent = "ChannelDisabled"
 	NotificationEventDeclinedByNextParty    NotificationEvent = "DeclinedByNextParty"
 	NotificationEventGateOut                NotificationEvent = "GateOut"
 	NotificationEventNotValidated           NotificationEvent = "NotValidated"
@@ -215,6 +276,8 @@ const (
 func (e NotificationEvent) Valid() bool {
 	switch e {
 	case NotificationEventAcceptedByNextParty:
+		return true
+	case NotificationEventChannelDisabled:
 		return true
 	case NotificationEventDeclinedByNextParty:
 		return true
@@ -239,19 +302,22 @@ func (e NotificationEvent) Valid() bool {
 
 // Defines values for NotificationType.
 const (
-	ReleaseLight  NotificationType = "ReleaseLight"
-	ReleaseRight  NotificationType = "ReleaseRight"
-	TerminalEvent NotificationType = "TerminalEvent"
+	NotificationTypeChannel       NotificationType = "Channel"
+	NotificationTypeReleaseLight  NotificationType = "ReleaseLight"
+	NotificationTypeReleaseRight  NotificationType = "ReleaseRight"
+	NotificationTypeTerminalEvent NotificationType = "TerminalEvent"
 )
 
 // Valid indicates whether the value is a known member of the NotificationType enum.
 func (e NotificationType) Valid() bool {
 	switch e {
-	case ReleaseLight:
+	case NotificationTypeChannel:
 		return true
-	case ReleaseRight:
+	case NotificationTypeReleaseLight:
 		return true
-	case TerminalEvent:
+	case NotificationTypeReleaseRight:
+		return true
+	case NotificationTypeTerminalEvent:
 		return true
 	default:
 		return false
@@ -618,6 +684,287 @@ type BulkRightsRequest struct {
 // BulkRightsRequestActionType defines model for BulkRightsRequest.ActionType.
 type BulkRightsRequestActionType string
 
+// Channel A notification channel as the API answers it.
+type Channel = ChannelView
+
+// ChannelAuthType How the platform authenticates to the receiver. None: it does not (a static token may go in
+// `headers`). OAuth2ClientCredentials and OAuth2Password: it is the receiver's OAuth2 client,
+// fetches a token from `tokenEndpoint` with the client credentials or the password grant
+// (client authentication with HTTP Basic) and sends it as `Authorization: Bearer`.
+type ChannelAuthType string
+
+// ChannelAuthentication A channel's authentication as answered; never its secrets. Fields not set are absent.
+type ChannelAuthentication struct {
+	AuthHeaders   *map[string]string `json:"authHeaders,omitempty"`
+	ClientId      *string            `json:"clientId,omitempty"`
+	Scopes        *string            `json:"scopes,omitempty"`
+	TokenEndpoint *string            `json:"tokenEndpoint,omitempty"`
+
+	// Type How the platform authenticates to the receiver. None: it does not (a static token may go in
+	// `headers`). OAuth2ClientCredentials and OAuth2Password: it is the receiver's OAuth2 client,
+	// fetches a token from `tokenEndpoint` with the client credentials or the password grant
+	// (client authentication with HTTP Basic) and sends it as `Authorization: Bearer`.
+	Type     ChannelAuthType `json:"type"`
+	Username *string         `json:"username,omitempty"`
+}
+
+// ChannelAuthenticationRequest The channel's authentication as a request gives it. Type `None` (the default) takes no other
+// field. The OAuth2 types need `tokenEndpoint`, `clientId` and `clientSecret`, and
+// OAuth2Password also `username` and `password` (OAuth2ClientCredentials takes neither). The
+// secrets are write-only: sealed when stored and never answered; a replace (PUT) that keeps the
+// type may leave them out to keep the stored ones.
+type ChannelAuthenticationRequest struct {
+	// AuthHeaders Extra headers of the token request (the rules of `headers`; never `Authorization`, the client authenticates with HTTP Basic).
+	//
+	// Examples: {"X-Api-Key":"k-3f9a1c"}
+	AuthHeaders *ChannelHeaders `json:"authHeaders,omitempty"`
+	ClientId    *Credential     `json:"clientId,omitempty"`
+
+	// ClientSecret Write-only.
+	ClientSecret *Credential `json:"clientSecret,omitempty"`
+
+	// Password OAuth2Password only; write-only.
+	Password *Credential `json:"password,omitempty"`
+
+	// Scopes Space-separated scopes, sent as `scope` with the token request when not empty.
+	Scopes *string `json:"scopes,omitempty"`
+
+	// TokenEndpoint The receiver's OAuth2 token endpoint; the rules of the channel's `url` apply.
+	//
+	// Examples: https://hooks.example.com/cpu
+	TokenEndpoint *ChannelUrl `json:"tokenEndpoint,omitempty"`
+
+	// Type Case-insensitive; absent or empty is None.
+	Type *ChannelAuthType `json:"type,omitempty"`
+
+	// Username OAuth2Password only.
+	Username *Credential `json:"username,omitempty"`
+}
+
+// ChannelCreated A channel just created, with its signing secret (shown this once).
+type ChannelCreated struct {
+	// Authentication A channel's authentication as answered; never its secrets. Fields not set are absent.
+	Authentication ChannelAuthentication `json:"authentication"`
+	ChannelId      openapi_types.UUID    `json:"channelId"`
+	CreatedOn      time.Time             `json:"createdOn"`
+
+	// DisabledReason Why it is disabled (`disabled by its owner`, `the receiver answered 410 Gone`, …); null while Active.
+	DisabledReason *string `json:"disabledReason"`
+
+	// DisabledSince Since when it is disabled; null while Active.
+	DisabledSince *time.Time `json:"disabledSince"`
+	Enabled       bool       `json:"enabled"`
+
+	// Filter The filter in canonical spelling (an empty array when none).
+	//
+	// Examples: ["ReleaseLight","ReleaseRight/Transferred","Channel"]
+	Filter ChannelFilter `json:"filter"`
+
+	// Headers The extra headers (an empty object when none).
+	//
+	// Examples: {"X-Api-Key":"k-3f9a1c"}
+	Headers ChannelHeaders `json:"headers"`
+	Name    string         `json:"name"`
+
+	// SigningSecret The key deliveries are signed with, as Standard Webhooks gives it: `whsec_` and the base64 of
+	// 32 random bytes (the HMAC-SHA256 key). Answered only when made.
+	//
+	//
+	// Examples: whsec_PcyxrAVHi+HifdnexNiflkcRJb6oQ2VFHMCNJsVGKjE=
+	SigningSecret SigningSecret `json:"signingSecret"`
+
+	// Status Active: the channel takes deliveries. Disabled: it takes none, because its owner set
+	// `enabled` false or because the platform disabled it (a 410, or 72 hours of failures);
+	// either way `enabled` is false.
+	Status ChannelStatus `json:"status"`
+	Url    string        `json:"url"`
+}
+
+// ChannelFilter Which notifications the channel receives: with no value (or no filter), all of them;
+// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `Channel`) or `type/event`
+// (with an event of `NotificationEvent`, e.g. `ReleaseRight/Transferred`,
+// `Channel/ChannelDisabled`) is one of the values. At most 50 values, matched
+// case-insensitively; an unknown one is a 400. Answers give each once, in this spelling.
+//
+// Examples: ["ReleaseLight","ReleaseRight/Transferred","Channel"]
+type ChannelFilter = []string
+
+// ChannelHeaders Extra HTTP headers, `{name: value}`: at most 10; a name is an HTTP token (RFC 9110 §5.6.2) of
+// at most 64 characters, at most once in any case; a value is at most 1,024 characters of
+// visible ASCII and spaces. These names are refused, in any case: the hop-by-hop headers
+// (`Connection`, `Keep-Alive`, `Proxy-Authenticate`, `Proxy-Authorization`,
+// `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), `Host`,
+// `Content-Length`, `Content-Type`, `Content-Encoding`, every `webhook-*`, and in a channel's
+// `headers` `Authorization` when its authentication is of an OAuth2 type (the platform sends
+// the token it fetches; with `None`, a static `Authorization` is how a fixed token is sent).
+// The platform's own `User-Agent` replaces one given here.
+//
+// Examples: {"X-Api-Key":"k-3f9a1c"}
+type ChannelHeaders map[string]string
+
+// ChannelName 1 to 100 characters, no control characters.
+//
+// Examples: Operations
+type ChannelName = string
+
+// ChannelNoticeBody The body of a channel's own notifications (type Channel): Ping (`POST …/test`) and
+// ChannelDisabled (the platform disabled the channel: after a 410, or 72 hours of failures).
+type ChannelNoticeBody struct {
+	ChannelId openapi_types.UUID `json:"channelId"`
+
+	// DisabledSince ChannelDisabled only.
+	DisabledSince *time.Time `json:"disabledSince,omitempty"`
+	Name          string     `json:"name"`
+
+	// Reason ChannelDisabled only; the same sentence as the envelope's `errors` and the channel's `disabledReason`.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// ChannelRequest The body of a create or a replace (PUT). Fields left out take their defaults: no extra
+// headers, authentication `None`, no filter (every notification), `enabled` true.
+type ChannelRequest struct {
+	// Authentication The channel's authentication as a request gives it. Type `None` (the default) takes no other
+	// field. The OAuth2 types need `tokenEndpoint`, `clientId` and `clientSecret`, and
+	// OAuth2Password also `username` and `password` (OAuth2ClientCredentials takes neither). The
+	// secrets are write-only: sealed when stored and never answered; a replace (PUT) that keeps the
+	// type may leave them out to keep the stored ones.
+	Authentication *ChannelAuthenticationRequest `json:"authentication,omitempty"`
+
+	// Enabled False keeps the channel from deliveries (status Disabled).
+	Enabled *bool `json:"enabled,omitempty"`
+
+	// Filter Which notifications the channel receives: with no value (or no filter), all of them;
+	// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `Channel`) or `type/event`
+	// (with an event of `NotificationEvent`, e.g. `ReleaseRight/Transferred`,
+	// `Channel/ChannelDisabled`) is one of the values. At most 50 values, matched
+	// case-insensitively; an unknown one is a 400. Answers give each once, in this spelling.
+	//
+	//
+	// Examples: ["ReleaseLight","ReleaseRight/Transferred","Channel"]
+	Filter *ChannelFilter `json:"filter,omitempty"`
+
+	// Headers Extra HTTP headers, `{name: value}`: at most 10; a name is an HTTP token (RFC 9110 §5.6.2) of
+	// at most 64 characters, at most once in any case; a value is at most 1,024 characters of
+	// visible ASCII and spaces. These names are refused, in any case: the hop-by-hop headers
+	// (`Connection`, `Keep-Alive`, `Proxy-Authenticate`, `Proxy-Authorization`,
+	// `Proxy-Connection`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), `Host`,
+	// `Content-Length`, `Content-Type`, `Content-Encoding`, every `webhook-*`, and in a channel's
+	// `headers` `Authorization` when its authentication is of an OAuth2 type (the platform sends
+	// the token it fetches; with `None`, a static `Authorization` is how a fixed token is sent).
+	// The platform's own `User-Agent` replaces one given here.
+	//
+	//
+	// Examples: {"X-Api-Key":"k-3f9a1c"}
+	Headers *ChannelHeaders `json:"headers,omitempty"`
+
+	// Name 1 to 100 characters, no control characters.
+	//
+	// Examples: Operations
+	Name ChannelName `json:"name"`
+
+	// Url Where deliveries are POSTed.
+	//
+	// Examples: https://hooks.example.com/cpu
+	Url ChannelUrl `json:"url"`
+}
+
+// ChannelStatus Active: the channel takes deliveries. Disabled: it takes none, because its owner set
+// `enabled` false or because the platform disabled it (a 410, or 72 hours of failures);
+// either way `enabled` is false.
+type ChannelStatus string
+
+// ChannelTestResult The result of one delivery attempt of a Ping, whatever the receiver did.
+type ChannelTestResult struct {
+	// Delivered A 2xx came within 15 s.
+	Delivered bool `json:"delivered"`
+
+	// DurationMs How long the attempt took, token fetch included.
+	DurationMs int `json:"durationMs"`
+
+	// Error Why no answer came (a timeout, a connection or TLS error, a refused address, the token endpoint failing); null when one came.
+	Error *string `json:"error"`
+
+	// Status The HTTP status the receiver answered; null when no answer came.
+	Status *int `json:"status"`
+}
+
+// ChannelUrl An absolute `https://` URL (plain `http://` only on the local stack) that names a host, with
+// no user name or password and no fragment, at most 2,048 characters. Its host must not be or
+// resolve to a refused address (see *Address rules* in the document's description); a name
+// that does not resolve is refused too.
+//
+// Examples: https://hooks.example.com/cpu
+type ChannelUrl = string
+
+// ChannelView The fields of a channel as the API answers it; never a secret.
+type ChannelView struct {
+	// Authentication A channel's authentication as answered; never its secrets. Fields not set are absent.
+	Authentication ChannelAuthentication `json:"authentication"`
+	ChannelId      openapi_types.UUID    `json:"channelId"`
+	CreatedOn      time.Time             `json:"createdOn"`
+
+	// DisabledReason Why it is disabled (`disabled by its owner`, `the receiver answered 410 Gone`, …); null while Active.
+	DisabledReason *string `json:"disabledReason"`
+
+	// DisabledSince Since when it is disabled; null while Active.
+	DisabledSince *time.Time `json:"disabledSince"`
+	Enabled       bool       `json:"enabled"`
+
+	// Filter The filter in canonical spelling (an empty array when none).
+	//
+	// Examples: ["ReleaseLight","ReleaseRight/Transferred","Channel"]
+	Filter ChannelFilter `json:"filter"`
+
+	// Headers The extra headers (an empty object when none).
+	//
+	// Examples: {"X-Api-Key":"k-3f9a1c"}
+	Headers ChannelHeaders `json:"headers"`
+	Name    string         `json:"name"`
+
+	// Status Active: the channel takes deliveries. Disabled: it takes none, because its owner set
+	// `enabled` false or because the platform disabled it (a 410, or 72 hours of failures);
+	// either way `enabled` is false.
+	Status ChannelStatus `json:"status"`
+	Url    string        `json:"url"`
+}
+
+// Credential defines model for Credential.
+type Credential = string
+
+// DeliveryAttempt One attempt of a delivery to the channel (an entry of its delivery log).
+type DeliveryAttempt struct {
+	// Attempt 1 for the first attempt (and a test), up to 8.
+	Attempt    int `json:"attempt"`
+	DurationMs int `json:"durationMs"`
+
+	// Error Why no answer came, or why no attempt was made (a disabled channel, a notification no longer stored); absent otherwise.
+	Error *string `json:"error,omitempty"`
+
+	// Outcome Delivered: a 2xx came within 15 s. Retrying: the attempt failed and another is scheduled.
+	// Failed: the attempt failed and the delivery is over (an answer that is not retried, the last
+	// attempt, a disabled channel, a notification no longer stored).
+	Outcome DeliveryOutcome `json:"outcome"`
+
+	// PublicReferenceId The notification's `publicReferenceId` (a Ping's own for a test).
+	//
+	// Examples: 6b1f2e0a-4c3d-4e5f-8a9b-0c1d2e3f4a5b
+	PublicReferenceId Guid `json:"publicReferenceId"`
+
+	// Status The HTTP status the receiver answered; null when none came (see `error`).
+	Status *int `json:"status"`
+
+	// Time When the attempt was made.
+	Time time.Time `json:"time"`
+
+	// WebhookId The delivery's `webhook-id` (the same on every attempt and replay of a notification).
+	WebhookId string `json:"webhookId"`
+}
+
+// DeliveryOutcome Delivered: a 2xx came within 15 s. Retrying: the attempt failed and another is scheduled.
+// Failed: the attempt failed and the delivery is over (an answer that is not retried, the last
+// attempt, a disabled channel, a notification no longer stored).
+type DeliveryOutcome string
+
 // EntitySearchResult defines model for EntitySearchResult.
 type EntitySearchResult struct {
 	ExternalReferenceId *string            `json:"externalReferenceId"`
@@ -651,6 +998,11 @@ type ExternalReferenceId = string
 // Filter defines model for Filter.
 type Filter = string
 
+// Guid A GUID, in any case.
+//
+// Examples: 6b1f2e0a-4c3d-4e5f-8a9b-0c1d2e3f4a5b
+type Guid = string
+
 // Hop One step of the chain of custody.
 type Hop struct {
 	Action            HopAction          `json:"action"`
@@ -675,11 +1027,13 @@ type LightValue string
 
 // Notification One notification as E7 returns it.
 type Notification struct {
-	// EquipmentNumber The container, or empty when the notification concerns none (an E2 answer).
+	// EquipmentNumber The container, or empty when the notification concerns none (an E2 answer, a channel's ChannelDisabled).
 	EquipmentNumber string `json:"equipmentNumber"`
 
 	// Event NotValidated: a request refused by a check that needs stored state (to the requester alone).
 	// ThrownException: a request that failed inside the platform (to the requester alone).
+	// ChannelDisabled: the platform disabled one of the company's notification channels (type
+	// Channel; after a 410, or 72 hours of failures).
 	Event               NotificationEvent `json:"event"`
 	ExternalReferenceId *string           `json:"externalReferenceId"`
 
@@ -695,9 +1049,11 @@ type Notification struct {
 	PublicReferenceId openapi_types.UUID `json:"publicReferenceId"`
 
 	// ReleaseId The GUID of the release, or empty when it concerns no single release.
-	ReleaseId OptionalGuid     `json:"releaseId"`
-	StoredOn  time.Time        `json:"storedOn"`
-	Type      NotificationType `json:"type"`
+	ReleaseId OptionalGuid `json:"releaseId"`
+	StoredOn  time.Time    `json:"storedOn"`
+
+	// Type Channel is the type of a notification channel's own notifications (ChannelDisabled, and a test's Ping).
+	Type NotificationType `json:"type"`
 }
 
 // NotificationBody defines model for NotificationBody.
@@ -742,16 +1098,19 @@ type NotificationBody_Result struct {
 }
 
 // NotificationEnvelope What a notification says (contract §7): E7's `message`, and the body of a webhook delivery.
-//
-// Examples: {"body":{"actionType":"Transfer","billOfLadingNumbers":["BL1"],"equipmentNumber":"CSQU3054383","portLoCode":"BEANR","releaseId":"0f8e7d6c-5b4a-4938-8271-605f4e3d2c1b","releaseIdentification":"REL-1","releaseRight":{"currentHolder":"NXT200000001","pendingTo":"NXT200000005","status":1},"terminalCode":"01700"},"errors":[],"event":"Transferred","externalReferenceId":"my-ref-2","publicReferenceId":"6b1f2e0a-4c3d-4e5f-8a9b-0c1d2e3f4a5b","receiverId":"NXT200000005","senderId":"NXT200000001","timestamp":"2026-11-21T08:00:01.25Z","type":"ReleaseRight","warnings":[]}
+// The release notifications (types ReleaseLight and ReleaseRight) carry a `NotificationBody`;
+// a channel's own (type Channel: event ChannelDisabled, and the Ping of `POST …/test`, which is
+// delivered but never stored) carry a `ChannelNoticeBody`.
 type NotificationEnvelope struct {
+	// Body `NotificationBody` for the types ReleaseLight and ReleaseRight, `ChannelNoticeBody` for
+	// the type Channel. (The Go client decodes it as a `NotificationBody`; decode a channel
+	// notice's body into a `ChannelNoticeBody` yourself.)
 	Body NotificationBody `json:"body"`
 
-	// Errors Why a request was NotValidated (or failed).
+	// Errors Why a request was NotValidated (or failed); why a channel was disabled (ChannelDisabled).
 	Errors []string `json:"errors"`
 
-	// Event NotValidated: a request refused by a check that needs stored state (to the requester alone).
-	// ThrownException: a request that failed inside the platform (to the requester alone).
+	// Event A `NotificationEvent`, or Ping (type Channel).
 	Event               NotificationEvent  `json:"event"`
 	ExternalReferenceId *string            `json:"externalReferenceId"`
 	PublicReferenceId   openapi_types.UUID `json:"publicReferenceId"`
@@ -760,17 +1119,21 @@ type NotificationEnvelope struct {
 	ReceiverId NxtEntityId `json:"receiverId"`
 
 	// SenderId The requester; null for the platform's own actions (expiry).
-	SenderId  *string          `json:"senderId"`
-	Timestamp time.Time        `json:"timestamp"`
-	Type      NotificationType `json:"type"`
-	Warnings  []string         `json:"warnings"`
+	SenderId  *string   `json:"senderId"`
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type Channel is the type of a notification channel's own notifications (ChannelDisabled, and a test's Ping).
+	Type     NotificationType `json:"type"`
+	Warnings []string         `json:"warnings"`
 }
 
 // NotificationEvent NotValidated: a request refused by a check that needs stored state (to the requester alone).
 // ThrownException: a request that failed inside the platform (to the requester alone).
+// ChannelDisabled: the platform disabled one of the company's notification channels (type
+// Channel; after a 410, or 72 hours of failures).
 type NotificationEvent string
 
-// NotificationType defines model for NotificationType.
+// NotificationType Channel is the type of a notification channel's own notifications (ChannelDisabled, and a test's Ping).
 type NotificationType string
 
 // NxtEntityId Examples: NXT200000001
@@ -855,8 +1218,17 @@ type Problem struct {
 	Type    string `json:"type"`
 }
 
+// Problem400 defines model for Problem400.
+type Problem400 = Problem
+
+// Problem404 defines model for Problem404.
+type Problem404 = Problem
+
 // Problem405 defines model for Problem405.
 type Problem405 = Problem
+
+// Problem409 defines model for Problem409.
+type Problem409 = Problem
 
 // Reason defines model for Reason.
 type Reason = string
@@ -999,6 +1371,25 @@ type ReleaseRightViewLightsCustoms string
 // ReleaseRightViewLightsTerminal defines model for ReleaseRightView.Lights.Terminal.
 type ReleaseRightViewLightsTerminal string
 
+// ReplayByReferences The notifications of these calls (`publicReferenceId`); duplicates count once, references the company never received are ignored.
+type ReplayByReferences struct {
+	PublicReferenceIds []Guid `json:"publicReferenceIds"`
+}
+
+// ReplayByTime The notifications stored in [`from`, `to`) (and still inside the 168 hours).
+type ReplayByTime struct {
+	// From Inclusive (RFC 3339).
+	From time.Time `json:"from"`
+
+	// To Exclusive (RFC 3339); after `from`.
+	To time.Time `json:"to"`
+}
+
+// ReplayRequest One of two forms: a time range, or references. Both, or neither, is a 400.
+type ReplayRequest struct {
+	union json.RawMessage
+}
+
 // RequiredReleaseIdentification defines model for RequiredReleaseIdentification.
 type RequiredReleaseIdentification = string
 
@@ -1070,6 +1461,22 @@ type RightsPage struct {
 	TotalRows     int                `json:"totalRows"`
 }
 
+// SigningSecret The key deliveries are signed with, as Standard Webhooks gives it: `whsec_` and the base64 of
+// 32 random bytes (the HMAC-SHA256 key). Answered only when made.
+//
+// Examples: whsec_PcyxrAVHi+HifdnexNiflkcRJb6oQ2VFHMCNJsVGKjE=
+type SigningSecret = string
+
+// SigningSecretAnswer defines model for SigningSecretAnswer.
+type SigningSecretAnswer struct {
+	// SigningSecret The key deliveries are signed with, as Standard Webhooks gives it: `whsec_` and the base64 of
+	// 32 random bytes (the HMAC-SHA256 key). Answered only when made.
+	//
+	//
+	// Examples: whsec_PcyxrAVHi+HifdnexNiflkcRJb6oQ2VFHMCNJsVGKjE=
+	SigningSecret SigningSecret `json:"signingSecret"`
+}
+
 // TerminalCode The terminal's code in the port (1 to 10 letters or digits).
 //
 // Examples: 01700
@@ -1111,6 +1518,11 @@ type TokenRequestGrantType string
 // Examples: 2026-11-21T08:00:00Z
 type UtcDateTime = time.Time
 
+// ChannelId A GUID, in any case.
+//
+// Examples: 6b1f2e0a-4c3d-4e5f-8a9b-0c1d2e3f4a5b
+type ChannelId = Guid
+
 // BadGatewayApplicationJSON defines model for BadGateway.
 type BadGatewayApplicationJSON struct {
 	Message string `json:"message"`
@@ -1121,6 +1533,15 @@ type BadGatewayApplicationProblemPlusJSON = Problem
 
 // BadRequest defines model for BadRequest.
 type BadRequest = Problem
+
+// ChannelBadRequest defines model for ChannelBadRequest.
+type ChannelBadRequest = Problem400
+
+// ChannelChanged defines model for ChannelChanged.
+type ChannelChanged = Problem409
+
+// ChannelNotFound defines model for ChannelNotFound.
+type ChannelNotFound = Problem404
 
 // IdempotencyConflict defines model for IdempotencyConflict.
 type IdempotencyConflict = Problem
@@ -1151,6 +1572,31 @@ type SearchEntitiesParams struct {
 	Page        *int    `form:"page,omitempty" json:"page,omitempty"`
 	PageSize    *int    `form:"pageSize,omitempty" json:"pageSize,omitempty"`
 
+	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
+	// the request causes. At most 100 characters, no control characters (400 otherwise).
+	ExternalReferenceId *ExternalReferenceId `json:"External-Reference-Id,omitempty"`
+}
+
+// ListNotificationChannelDeliveriesParams defines parameters for ListNotificationChannelDeliveries.
+type ListNotificationChannelDeliveriesParams struct {
+	// Status The attempts of one outcome (case-insensitive).
+	Status *DeliveryOutcome `form:"status,omitempty" json:"status,omitempty"`
+
+	// From Attempts at or after this time (RFC 3339).
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Attempts before this time (RFC 3339).
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+
+	// PublicReferenceId The attempts of one notification (its `publicReferenceId`).
+	PublicReferenceId *Guid `form:"publicReferenceId,omitempty" json:"publicReferenceId,omitempty"`
+
+	// PageToken Opaque; from the `Link` header of the previous answer.
+	PageToken *string `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// ReplayNotificationChannelParams defines parameters for ReplayNotificationChannel.
+type ReplayNotificationChannelParams struct {
 	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
 	// the request causes. At most 100 characters, no control characters (400 otherwise).
 	ExternalReferenceId *ExternalReferenceId `json:"External-Reference-Id,omitempty"`
@@ -1257,6 +1703,30 @@ type SubmitReleaseActionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ReceiveNotificationParams defines parameters for ReceiveNotification.
+type ReceiveNotificationParams struct {
+	// WebhookId Stable per notification and channel, equal on every retry and replay.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp The attempt's time, Unix seconds.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,<base64 HMAC-SHA256>`, two of them space separated during a rotation.
+	WebhookSignature string `json:"webhook-signature"`
+
+	// Authorization `Bearer <token>` for the OAuth2 authentication types (or a static value in the channel's headers).
+	Authorization *string `json:"Authorization,omitempty"`
+}
+
+// CreateNotificationChannelJSONRequestBody defines body for CreateNotificationChannel for application/json ContentType.
+type CreateNotificationChannelJSONRequestBody = ChannelRequest
+
+// ReplaceNotificationChannelJSONRequestBody defines body for ReplaceNotificationChannel for application/json ContentType.
+type ReplaceNotificationChannelJSONRequestBody = ChannelRequest
+
+// ReplayNotificationChannelJSONRequestBody defines body for ReplayNotificationChannel for application/json ContentType.
+type ReplayNotificationChannelJSONRequestBody = ReplayRequest
+
 // ActOnReleaseRightsJSONRequestBody defines body for ActOnReleaseRights for application/json ContentType.
 type ActOnReleaseRightsJSONRequestBody = BulkRightsRequest
 
@@ -1268,6 +1738,9 @@ type SubmitReleaseActionJSONRequestBody = ReleaseRequest
 
 // RequestTokenFormdataRequestBody defines body for RequestToken for application/x-www-form-urlencoded ContentType.
 type RequestTokenFormdataRequestBody = TokenRequest
+
+// ReceiveNotificationJSONRequestBody defines body for ReceiveNotification for application/json ContentType.
+type ReceiveNotificationJSONRequestBody = NotificationEnvelope
 
 // AsRightsPage returns the union data inside the NotificationBody_Result as a RightsPage
 func (t NotificationBody_Result) AsRightsPage() (RightsPage, error) {
@@ -1327,6 +1800,68 @@ func (t NotificationBody_Result) MarshalJSON() ([]byte, error) {
 }
 
 func (t *NotificationBody_Result) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReplayByTime returns the union data inside the ReplayRequest as a ReplayByTime
+func (t ReplayRequest) AsReplayByTime() (ReplayByTime, error) {
+	var body ReplayByTime
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReplayByTime overwrites any union data inside the ReplayRequest as the provided ReplayByTime
+func (t *ReplayRequest) FromReplayByTime(v ReplayByTime) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReplayByTime performs a merge with any union data inside the ReplayRequest, using the provided ReplayByTime
+func (t *ReplayRequest) MergeReplayByTime(v ReplayByTime) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsReplayByReferences returns the union data inside the ReplayRequest as a ReplayByReferences
+func (t ReplayRequest) AsReplayByReferences() (ReplayByReferences, error) {
+	var body ReplayByReferences
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReplayByReferences overwrites any union data inside the ReplayRequest as the provided ReplayByReferences
+func (t *ReplayRequest) FromReplayByReferences(v ReplayByReferences) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReplayByReferences performs a merge with any union data inside the ReplayRequest, using the provided ReplayByReferences
+func (t *ReplayRequest) MergeReplayByReferences(v ReplayByReferences) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t ReplayRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *ReplayRequest) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -1416,6 +1951,174 @@ type ClientInterface interface {
 	// Corresponds with GET /certified-pickup/v1/entities (the `SearchEntities` operationId).
 	SearchEntities(ctx context.Context, params *SearchEntitiesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListNotificationChannels The caller's notification channels
+	//
+	// Every channel of the caller's company (at most five), as a plain array; no secret.
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels (the `ListNotificationChannels` operationId).
+	ListNotificationChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateNotificationChannelWithBody Create a notification channel (answered with its signing secret, shown once)
+	//
+	// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+	// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+	// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+	// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+	//
+	// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+	// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+	// not one of the request's (by its name), and `channels` when the company already has its five
+	// channels.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+	CreateNotificationChannelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateNotificationChannel Create a notification channel (answered with its signing secret, shown once)
+	//
+	// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+	// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+	// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+	// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+	//
+	// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+	// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+	// not one of the request's (by its name), and `channels` when the company already has its five
+	// channels.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+	CreateNotificationChannel(ctx context.Context, body CreateNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DeleteNotificationChannel Delete a notification channel
+	//
+	// The channel is gone at once; deliveries to it stop.
+	//
+	// Corresponds with DELETE /certified-pickup/v1/notification-channels/{channelId} (the `DeleteNotificationChannel` operationId).
+	DeleteNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetNotificationChannel One of the caller's notification channels
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId} (the `GetNotificationChannel` operationId).
+	GetNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceNotificationChannelWithBody Replace a notification channel
+	//
+	// The channel becomes what the request says, under the same id and signing secret: a field
+	// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+	// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+	// `password` left out keep their stored values while the authentication type stays the same;
+	// with another type they must be given.
+	//
+	// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+	// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+	// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+	// on create (but never `channels`); 409 when the channel was changed by another request
+	// between this one's read and write.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+	ReplaceNotificationChannelWithBody(ctx context.Context, channelId ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplaceNotificationChannel Replace a notification channel
+	//
+	// The channel becomes what the request says, under the same id and signing secret: a field
+	// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+	// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+	// `password` left out keep their stored values while the authentication type stays the same;
+	// with another type they must be given.
+	//
+	// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+	// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+	// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+	// on create (but never `channels`); 409 when the channel was changed by another request
+	// between this one's read and write.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+	ReplaceNotificationChannel(ctx context.Context, channelId ChannelId, body ReplaceNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListNotificationChannelDeliveries The channel's delivery log, newest first
+	//
+	// One entry per attempt of the last 30 days (tests included), newest first, at most 100 per
+	// answer. Filters combine with AND; `from` (inclusive) and `to` (exclusive) bound the attempt's
+	// `time` (default: the last 30 days; an earlier `from` reads from 30 days ago). Query parameter
+	// names match case-insensitively, but unlike the other reads **an unknown query parameter is a
+	// 400** naming it; a repeated parameter counts with its last value.
+	//
+	// When more attempts match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header,
+	// relative to the URL called (the same filters with `pageToken`), that gives the next, older
+	// ones; the body stays a plain JSON array. A page may hold fewer than 100 entries, even none,
+	// and still have a next one (a rare `status` over a busy month is read a part at a time):
+	// follow the links until there is none.
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId}/deliveries (the `ListNotificationChannelDeliveries` operationId).
+	ListNotificationChannelDeliveries(ctx context.Context, channelId ChannelId, params *ListNotificationChannelDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayNotificationChannelWithBody Deliver stored notifications to the channel again
+	//
+	// Queues a new delivery to this channel of the caller's stored notifications (those still
+	// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+	// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+	// (references the company never received are ignored). The channel's filter applies. Each
+	// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+	// have as a duplicate.
+	//
+	// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+	// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+	// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+	// first).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+	ReplayNotificationChannelWithBody(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReplayNotificationChannel Deliver stored notifications to the channel again
+	//
+	// Queues a new delivery to this channel of the caller's stored notifications (those still
+	// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+	// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+	// (references the company never received are ignored). The channel's filter applies. Each
+	// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+	// have as a duplicate.
+	//
+	// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+	// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+	// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+	// first).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+	ReplayNotificationChannel(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, body ReplayNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RotateNotificationChannelSecret A new signing secret for the channel (shown once)
+	//
+	// The new secret signs every delivery from now on, shown this once; the previous one signs
+	// beside it (a second signature in `webhook-signature`) for 24 hours, so receivers can switch
+	// without losing a delivery. A second rotation inside those 24 hours drops the oldest secret at
+	// once: never more than two sign. No request body (one sent is ignored). 409 when the channel
+	// was changed by another request meanwhile.
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/rotate-secret (the `RotateNotificationChannelSecret` operationId).
+	RotateNotificationChannelSecret(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// TestNotificationChannel Deliver a Ping to the channel now, and answer the attempt's result
+	//
+	// One attempt, made during the call, of an envelope of type `Channel`, event `Ping` (a fresh
+	// `publicReferenceId`, `body: {channelId, name}`), signed and authenticated as every delivery;
+	// the filter does not apply, and a disabled channel can be tested too. The answer is 200
+	// whatever the receiver did; the attempt is also in the delivery log. The request has no body
+	// (one sent is ignored).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/test (the `TestNotificationChannel` operationId).
+	TestNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListNotifications E7 — my notifications of the last 168 hours
 	//
 	// The notifications sent to the caller's company, newest first, never older than 168 hours.
@@ -1433,6 +2136,9 @@ type ClientInterface interface {
 	//
 	// 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 	// went to the caller; 405 when nothing matches.
+	//
+	// Besides the release notifications, the company's `ChannelDisabled` notices (type Channel,
+	// see *Notification channels*) are read here too; a channel's test `Ping` is never stored.
 	//
 	// Corresponds with GET /certified-pickup/v1/notifications (the `ListNotifications` operationId).
 	ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -1607,6 +2313,294 @@ func (c *Client) SearchEntities(ctx context.Context, params *SearchEntitiesParam
 	return c.Client.Do(req)
 }
 
+// ListNotificationChannels The caller's notification channels
+//
+// Every channel of the caller's company (at most five), as a plain array; no secret.
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels (the `ListNotificationChannels` operationId).
+func (c *Client) ListNotificationChannels(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNotificationChannelsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateNotificationChannelWithBody Create a notification channel (answered with its signing secret, shown once)
+//
+// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+//
+// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+// not one of the request's (by its name), and `channels` when the company already has its five
+// channels.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+func (c *Client) CreateNotificationChannelWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateNotificationChannelRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateNotificationChannel Create a notification channel (answered with its signing secret, shown once)
+//
+// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+//
+// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+// not one of the request's (by its name), and `channels` when the company already has its five
+// channels.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+func (c *Client) CreateNotificationChannel(ctx context.Context, body CreateNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateNotificationChannelRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DeleteNotificationChannel Delete a notification channel
+//
+// The channel is gone at once; deliveries to it stop.
+//
+// Corresponds with DELETE /certified-pickup/v1/notification-channels/{channelId} (the `DeleteNotificationChannel` operationId).
+func (c *Client) DeleteNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteNotificationChannelRequest(c.Server, channelId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetNotificationChannel One of the caller's notification channels
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId} (the `GetNotificationChannel` operationId).
+func (c *Client) GetNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetNotificationChannelRequest(c.Server, channelId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceNotificationChannelWithBody Replace a notification channel
+//
+// The channel becomes what the request says, under the same id and signing secret: a field
+// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+// `password` left out keep their stored values while the authentication type stays the same;
+// with another type they must be given.
+//
+// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+// on create (but never `channels`); 409 when the channel was changed by another request
+// between this one's read and write.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+func (c *Client) ReplaceNotificationChannelWithBody(ctx context.Context, channelId ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceNotificationChannelRequestWithBody(c.Server, channelId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplaceNotificationChannel Replace a notification channel
+//
+// The channel becomes what the request says, under the same id and signing secret: a field
+// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+// `password` left out keep their stored values while the authentication type stays the same;
+// with another type they must be given.
+//
+// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+// on create (but never `channels`); 409 when the channel was changed by another request
+// between this one's read and write.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+func (c *Client) ReplaceNotificationChannel(ctx context.Context, channelId ChannelId, body ReplaceNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplaceNotificationChannelRequest(c.Server, channelId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListNotificationChannelDeliveries The channel's delivery log, newest first
+//
+// One entry per attempt of the last 30 days (tests included), newest first, at most 100 per
+// answer. Filters combine with AND; `from` (inclusive) and `to` (exclusive) bound the attempt's
+// `time` (default: the last 30 days; an earlier `from` reads from 30 days ago). Query parameter
+// names match case-insensitively, but unlike the other reads **an unknown query parameter is a
+// 400** naming it; a repeated parameter counts with its last value.
+//
+// When more attempts match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header,
+// relative to the URL called (the same filters with `pageToken`), that gives the next, older
+// ones; the body stays a plain JSON array. A page may hold fewer than 100 entries, even none,
+// and still have a next one (a rare `status` over a busy month is read a part at a time):
+// follow the links until there is none.
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId}/deliveries (the `ListNotificationChannelDeliveries` operationId).
+func (c *Client) ListNotificationChannelDeliveries(ctx context.Context, channelId ChannelId, params *ListNotificationChannelDeliveriesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListNotificationChannelDeliveriesRequest(c.Server, channelId, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayNotificationChannelWithBody Deliver stored notifications to the channel again
+//
+// Queues a new delivery to this channel of the caller's stored notifications (those still
+// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+// (references the company never received are ignored). The channel's filter applies. Each
+// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+// have as a duplicate.
+//
+// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+// first).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+func (c *Client) ReplayNotificationChannelWithBody(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayNotificationChannelRequestWithBody(c.Server, channelId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReplayNotificationChannel Deliver stored notifications to the channel again
+//
+// Queues a new delivery to this channel of the caller's stored notifications (those still
+// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+// (references the company never received are ignored). The channel's filter applies. Each
+// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+// have as a duplicate.
+//
+// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+// first).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+func (c *Client) ReplayNotificationChannel(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, body ReplayNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReplayNotificationChannelRequest(c.Server, channelId, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RotateNotificationChannelSecret A new signing secret for the channel (shown once)
+//
+// The new secret signs every delivery from now on, shown this once; the previous one signs
+// beside it (a second signature in `webhook-signature`) for 24 hours, so receivers can switch
+// without losing a delivery. A second rotation inside those 24 hours drops the oldest secret at
+// once: never more than two sign. No request body (one sent is ignored). 409 when the channel
+// was changed by another request meanwhile.
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/rotate-secret (the `RotateNotificationChannelSecret` operationId).
+func (c *Client) RotateNotificationChannelSecret(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRotateNotificationChannelSecretRequest(c.Server, channelId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// TestNotificationChannel Deliver a Ping to the channel now, and answer the attempt's result
+//
+// One attempt, made during the call, of an envelope of type `Channel`, event `Ping` (a fresh
+// `publicReferenceId`, `body: {channelId, name}`), signed and authenticated as every delivery;
+// the filter does not apply, and a disabled channel can be tested too. The answer is 200
+// whatever the receiver did; the attempt is also in the delivery log. The request has no body
+// (one sent is ignored).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/test (the `TestNotificationChannel` operationId).
+func (c *Client) TestNotificationChannel(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewTestNotificationChannelRequest(c.Server, channelId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListNotifications E7 — my notifications of the last 168 hours
 //
 // The notifications sent to the caller's company, newest first, never older than 168 hours.
@@ -1624,6 +2618,9 @@ func (c *Client) SearchEntities(ctx context.Context, params *SearchEntitiesParam
 //
 // 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 // went to the caller; 405 when nothing matches.
+//
+// Besides the release notifications, the company's `ChannelDisabled` notices (type Channel,
+// see *Notification channels*) are read here too; a channel's test `Ping` is never stored.
 //
 // Corresponds with GET /certified-pickup/v1/notifications (the `ListNotifications` operationId).
 func (c *Client) ListNotifications(ctx context.Context, params *ListNotificationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -2044,6 +3041,427 @@ func NewSearchEntitiesRequest(server string, params *SearchEntitiesParams) (*htt
 			req.Header.Set("External-Reference-Id", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListNotificationChannelsRequest constructs an http.Request for the ListNotificationChannels method
+func NewListNotificationChannelsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateNotificationChannelRequest calls the generic CreateNotificationChannel builder with application/json body
+func NewCreateNotificationChannelRequest(server string, body CreateNotificationChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateNotificationChannelRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateNotificationChannelRequestWithBody constructs an http.Request for the CreateNotificationChannel method, with any body, and a specified content type
+func NewCreateNotificationChannelRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDeleteNotificationChannelRequest constructs an http.Request for the DeleteNotificationChannel method
+func NewDeleteNotificationChannelRequest(server string, channelId ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetNotificationChannelRequest constructs an http.Request for the GetNotificationChannel method
+func NewGetNotificationChannelRequest(server string, channelId ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplaceNotificationChannelRequest calls the generic ReplaceNotificationChannel builder with application/json body
+func NewReplaceNotificationChannelRequest(server string, channelId ChannelId, body ReplaceNotificationChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplaceNotificationChannelRequestWithBody(server, channelId, "application/json", bodyReader)
+}
+
+// NewReplaceNotificationChannelRequestWithBody constructs an http.Request for the ReplaceNotificationChannel method, with any body, and a specified content type
+func NewReplaceNotificationChannelRequestWithBody(server string, channelId ChannelId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListNotificationChannelDeliveriesRequest constructs an http.Request for the ListNotificationChannelDeliveries method
+func NewListNotificationChannelDeliveriesRequest(server string, channelId ChannelId, params *ListNotificationChannelDeliveriesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s/deliveries", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PublicReferenceId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "publicReferenceId", *params.PublicReferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewReplayNotificationChannelRequest calls the generic ReplayNotificationChannel builder with application/json body
+func NewReplayNotificationChannelRequest(server string, channelId ChannelId, params *ReplayNotificationChannelParams, body ReplayNotificationChannelJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReplayNotificationChannelRequestWithBody(server, channelId, params, "application/json", bodyReader)
+}
+
+// NewReplayNotificationChannelRequestWithBody constructs an http.Request for the ReplayNotificationChannel method, with any body, and a specified content type
+func NewReplayNotificationChannelRequestWithBody(server string, channelId ChannelId, params *ReplayNotificationChannelParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s/replay", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ExternalReferenceId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "External-Reference-Id", *params.ExternalReferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("External-Reference-Id", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewRotateNotificationChannelSecretRequest constructs an http.Request for the RotateNotificationChannelSecret method
+func NewRotateNotificationChannelSecretRequest(server string, channelId ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s/rotate-secret", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewTestNotificationChannelRequest constructs an http.Request for the TestNotificationChannel method
+func NewTestNotificationChannelRequest(server string, channelId ChannelId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "channelId", channelId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/notification-channels/%s/test", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -2855,6 +4273,186 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /certified-pickup/v1/entities (the `SearchEntities` operationId).
 	SearchEntitiesWithResponse(ctx context.Context, params *SearchEntitiesParams, reqEditors ...RequestEditorFn) (*SearchEntitiesResponse, error)
 
+	// ListNotificationChannelsWithResponse The caller's notification channels
+	//
+	// Every channel of the caller's company (at most five), as a plain array; no secret.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels (the `ListNotificationChannels` operationId).
+	ListNotificationChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNotificationChannelsResponse, error)
+
+	// CreateNotificationChannelWithBodyWithResponse Create a notification channel (answered with its signing secret, shown once)
+	//
+	// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+	// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+	// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+	// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+	//
+	// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+	// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+	// not one of the request's (by its name), and `channels` when the company already has its five
+	// channels.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+	CreateNotificationChannelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateNotificationChannelResponse, error)
+
+	// CreateNotificationChannelWithResponse Create a notification channel (answered with its signing secret, shown once)
+	//
+	// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+	// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+	// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+	// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+	//
+	// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+	// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+	// not one of the request's (by its name), and `channels` when the company already has its five
+	// channels.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+	CreateNotificationChannelWithResponse(ctx context.Context, body CreateNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNotificationChannelResponse, error)
+
+	// DeleteNotificationChannelWithResponse Delete a notification channel
+	//
+	// The channel is gone at once; deliveries to it stop.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /certified-pickup/v1/notification-channels/{channelId} (the `DeleteNotificationChannel` operationId).
+	DeleteNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*DeleteNotificationChannelResponse, error)
+
+	// GetNotificationChannelWithResponse One of the caller's notification channels
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId} (the `GetNotificationChannel` operationId).
+	GetNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*GetNotificationChannelResponse, error)
+
+	// ReplaceNotificationChannelWithBodyWithResponse Replace a notification channel
+	//
+	// The channel becomes what the request says, under the same id and signing secret: a field
+	// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+	// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+	// `password` left out keep their stored values while the authentication type stays the same;
+	// with another type they must be given.
+	//
+	// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+	// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+	// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+	// on create (but never `channels`); 409 when the channel was changed by another request
+	// between this one's read and write.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+	ReplaceNotificationChannelWithBodyWithResponse(ctx context.Context, channelId ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceNotificationChannelResponse, error)
+
+	// ReplaceNotificationChannelWithResponse Replace a notification channel
+	//
+	// The channel becomes what the request says, under the same id and signing secret: a field
+	// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+	// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+	// `password` left out keep their stored values while the authentication type stays the same;
+	// with another type they must be given.
+	//
+	// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+	// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+	// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+	// on create (but never `channels`); 409 when the channel was changed by another request
+	// between this one's read and write.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+	ReplaceNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, body ReplaceNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceNotificationChannelResponse, error)
+
+	// ListNotificationChannelDeliveriesWithResponse The channel's delivery log, newest first
+	//
+	// One entry per attempt of the last 30 days (tests included), newest first, at most 100 per
+	// answer. Filters combine with AND; `from` (inclusive) and `to` (exclusive) bound the attempt's
+	// `time` (default: the last 30 days; an earlier `from` reads from 30 days ago). Query parameter
+	// names match case-insensitively, but unlike the other reads **an unknown query parameter is a
+	// 400** naming it; a repeated parameter counts with its last value.
+	//
+	// When more attempts match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header,
+	// relative to the URL called (the same filters with `pageToken`), that gives the next, older
+	// ones; the body stays a plain JSON array. A page may hold fewer than 100 entries, even none,
+	// and still have a next one (a rare `status` over a busy month is read a part at a time):
+	// follow the links until there is none.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId}/deliveries (the `ListNotificationChannelDeliveries` operationId).
+	ListNotificationChannelDeliveriesWithResponse(ctx context.Context, channelId ChannelId, params *ListNotificationChannelDeliveriesParams, reqEditors ...RequestEditorFn) (*ListNotificationChannelDeliveriesResponse, error)
+
+	// ReplayNotificationChannelWithBodyWithResponse Deliver stored notifications to the channel again
+	//
+	// Queues a new delivery to this channel of the caller's stored notifications (those still
+	// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+	// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+	// (references the company never received are ignored). The channel's filter applies. Each
+	// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+	// have as a duplicate.
+	//
+	// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+	// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+	// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+	// first).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+	ReplayNotificationChannelWithBodyWithResponse(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayNotificationChannelResponse, error)
+
+	// ReplayNotificationChannelWithResponse Deliver stored notifications to the channel again
+	//
+	// Queues a new delivery to this channel of the caller's stored notifications (those still
+	// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+	// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+	// (references the company never received are ignored). The channel's filter applies. Each
+	// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+	// have as a duplicate.
+	//
+	// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+	// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+	// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+	// first).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+	ReplayNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, body ReplayNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayNotificationChannelResponse, error)
+
+	// RotateNotificationChannelSecretWithResponse A new signing secret for the channel (shown once)
+	//
+	// The new secret signs every delivery from now on, shown this once; the previous one signs
+	// beside it (a second signature in `webhook-signature`) for 24 hours, so receivers can switch
+	// without losing a delivery. A second rotation inside those 24 hours drops the oldest secret at
+	// once: never more than two sign. No request body (one sent is ignored). 409 when the channel
+	// was changed by another request meanwhile.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/rotate-secret (the `RotateNotificationChannelSecret` operationId).
+	RotateNotificationChannelSecretWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*RotateNotificationChannelSecretResponse, error)
+
+	// TestNotificationChannelWithResponse Deliver a Ping to the channel now, and answer the attempt's result
+	//
+	// One attempt, made during the call, of an envelope of type `Channel`, event `Ping` (a fresh
+	// `publicReferenceId`, `body: {channelId, name}`), signed and authenticated as every delivery;
+	// the filter does not apply, and a disabled channel can be tested too. The answer is 200
+	// whatever the receiver did; the attempt is also in the delivery log. The request has no body
+	// (one sent is ignored).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/test (the `TestNotificationChannel` operationId).
+	TestNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*TestNotificationChannelResponse, error)
+
 	// ListNotificationsWithResponse E7 — my notifications of the last 168 hours
 	//
 	// The notifications sent to the caller's company, newest first, never older than 168 hours.
@@ -2872,6 +4470,9 @@ type ClientWithResponsesInterface interface {
 	//
 	// 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 	// went to the caller; 405 when nothing matches.
+	//
+	// Besides the release notifications, the company's `ChannelDisabled` notices (type Channel,
+	// see *Notification channels*) are read here too; a channel's test `Ping` is never stored.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -3161,6 +4762,1346 @@ func (r SearchEntitiesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r SearchEntitiesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNotificationChannelsResponse200Headers the declared response headers of an HTTP 200 response for ListNotificationChannels
+type ListNotificationChannelsResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelsResponse400Headers the declared response headers of an HTTP 400 response for ListNotificationChannels
+type ListNotificationChannelsResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelsResponse401Headers the declared response headers of an HTTP 401 response for ListNotificationChannels
+type ListNotificationChannelsResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ListNotificationChannelsResponse413Headers the declared response headers of an HTTP 413 response for ListNotificationChannels
+type ListNotificationChannelsResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelsResponse429Headers the declared response headers of an HTTP 429 response for ListNotificationChannels
+type ListNotificationChannelsResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelsResponse500Headers the declared response headers of an HTTP 500 response for ListNotificationChannels
+type ListNotificationChannelsResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ListNotificationChannelsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Channel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListNotificationChannelsResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListNotificationChannelsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNotificationChannelsResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ListNotificationChannelsResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListNotificationChannelsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListNotificationChannelsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNotificationChannelsResponse) GetJSON200() *[]Channel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListNotificationChannelsResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListNotificationChannelsResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNotificationChannelsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNotificationChannelsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNotificationChannelsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNotificationChannelsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateNotificationChannelResponse201Headers the declared response headers of an HTTP 201 response for CreateNotificationChannel
+type CreateNotificationChannelResponse201Headers struct {
+	XAmznRequestid *string
+}
+
+// CreateNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for CreateNotificationChannel
+type CreateNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// CreateNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for CreateNotificationChannel
+type CreateNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// CreateNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for CreateNotificationChannel
+type CreateNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// CreateNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for CreateNotificationChannel
+type CreateNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// CreateNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for CreateNotificationChannel
+type CreateNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type CreateNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *ChannelCreated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ChannelBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers201 the parsed response headers for an HTTP 201 response
+	Headers201 *CreateNotificationChannelResponse201Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateNotificationChannelResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateNotificationChannelResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateNotificationChannelResponse) GetJSON201() *ChannelCreated {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON400() *ChannelBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CreateNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateNotificationChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DeleteNotificationChannelResponse204Headers the declared response headers of an HTTP 204 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse204Headers struct {
+	XAmznRequestid *string
+}
+
+// DeleteNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// DeleteNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// DeleteNotificationChannelResponse404Headers the declared response headers of an HTTP 404 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// DeleteNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// DeleteNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// DeleteNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for DeleteNotificationChannel
+type DeleteNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type DeleteNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers204 the parsed response headers for an HTTP 204 response
+	Headers204 *DeleteNotificationChannelResponse204Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DeleteNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DeleteNotificationChannelResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *DeleteNotificationChannelResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DeleteNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DeleteNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DeleteNotificationChannelResponse500Headers
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r DeleteNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r DeleteNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteNotificationChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetNotificationChannelResponse200Headers the declared response headers of an HTTP 200 response for GetNotificationChannel
+type GetNotificationChannelResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// GetNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for GetNotificationChannel
+type GetNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// GetNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for GetNotificationChannel
+type GetNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// GetNotificationChannelResponse404Headers the declared response headers of an HTTP 404 response for GetNotificationChannel
+type GetNotificationChannelResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// GetNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for GetNotificationChannel
+type GetNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// GetNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for GetNotificationChannel
+type GetNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// GetNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for GetNotificationChannel
+type GetNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type GetNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Channel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetNotificationChannelResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *GetNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *GetNotificationChannelResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *GetNotificationChannelResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *GetNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *GetNotificationChannelResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetNotificationChannelResponse) GetJSON200() *Channel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r GetNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r GetNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r GetNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetNotificationChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplaceNotificationChannelResponse200Headers the declared response headers of an HTTP 200 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ReplaceNotificationChannelResponse404Headers the declared response headers of an HTTP 404 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse409Headers the declared response headers of an HTTP 409 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse409Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ReplaceNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for ReplaceNotificationChannel
+type ReplaceNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ReplaceNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Channel
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *ChannelBadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ChannelChanged
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ReplaceNotificationChannelResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplaceNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplaceNotificationChannelResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReplaceNotificationChannelResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplaceNotificationChannelResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReplaceNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReplaceNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReplaceNotificationChannelResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReplaceNotificationChannelResponse) GetJSON200() *Channel {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON400() *ChannelBadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON409() *ChannelChanged {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ReplaceNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ReplaceNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplaceNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplaceNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplaceNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplaceNotificationChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListNotificationChannelDeliveriesResponse200Headers the declared response headers of an HTTP 200 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse200Headers struct {
+	Link           *string
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelDeliveriesResponse400Headers the declared response headers of an HTTP 400 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelDeliveriesResponse401Headers the declared response headers of an HTTP 401 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ListNotificationChannelDeliveriesResponse404Headers the declared response headers of an HTTP 404 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelDeliveriesResponse413Headers the declared response headers of an HTTP 413 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelDeliveriesResponse429Headers the declared response headers of an HTTP 429 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ListNotificationChannelDeliveriesResponse500Headers the declared response headers of an HTTP 500 response for ListNotificationChannelDeliveries
+type ListNotificationChannelDeliveriesResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ListNotificationChannelDeliveriesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]DeliveryAttempt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ListNotificationChannelDeliveriesResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListNotificationChannelDeliveriesResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListNotificationChannelDeliveriesResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ListNotificationChannelDeliveriesResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ListNotificationChannelDeliveriesResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListNotificationChannelDeliveriesResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListNotificationChannelDeliveriesResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListNotificationChannelDeliveriesResponse) GetJSON200() *[]DeliveryAttempt {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListNotificationChannelDeliveriesResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListNotificationChannelDeliveriesResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ListNotificationChannelDeliveriesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListNotificationChannelDeliveriesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListNotificationChannelDeliveriesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListNotificationChannelDeliveriesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ReplayNotificationChannelResponse202Headers the declared response headers of an HTTP 202 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse202Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ReplayNotificationChannelResponse404Headers the declared response headers of an HTTP 404 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse409Headers the declared response headers of an HTTP 409 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse409Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ReplayNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for ReplayNotificationChannel
+type ReplayNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ReplayNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Accepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *Problem400
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem409
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *ReplayNotificationChannelResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ReplayNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ReplayNotificationChannelResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *ReplayNotificationChannelResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *ReplayNotificationChannelResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ReplayNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ReplayNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ReplayNotificationChannelResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r ReplayNotificationChannelResponse) GetJSON202() *Accepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON400() *Problem400 {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON409() *Problem409 {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ReplayNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ReplayNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ReplayNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReplayNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReplayNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReplayNotificationChannelResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RotateNotificationChannelSecretResponse200Headers the declared response headers of an HTTP 200 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse400Headers the declared response headers of an HTTP 400 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse401Headers the declared response headers of an HTTP 401 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// RotateNotificationChannelSecretResponse404Headers the declared response headers of an HTTP 404 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse409Headers the declared response headers of an HTTP 409 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse409Headers struct {
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse413Headers the declared response headers of an HTTP 413 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse429Headers the declared response headers of an HTTP 429 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// RotateNotificationChannelSecretResponse500Headers the declared response headers of an HTTP 500 response for RotateNotificationChannelSecret
+type RotateNotificationChannelSecretResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type RotateNotificationChannelSecretResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SigningSecretAnswer
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *ChannelChanged
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *RotateNotificationChannelSecretResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RotateNotificationChannelSecretResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *RotateNotificationChannelSecretResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *RotateNotificationChannelSecretResponse404Headers
+	// Headers409 the parsed response headers for an HTTP 409 response
+	Headers409 *RotateNotificationChannelSecretResponse409Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RotateNotificationChannelSecretResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RotateNotificationChannelSecretResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RotateNotificationChannelSecretResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r RotateNotificationChannelSecretResponse) GetJSON200() *SigningSecretAnswer {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON409() *ChannelChanged {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RotateNotificationChannelSecretResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r RotateNotificationChannelSecretResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r RotateNotificationChannelSecretResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RotateNotificationChannelSecretResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RotateNotificationChannelSecretResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RotateNotificationChannelSecretResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// TestNotificationChannelResponse200Headers the declared response headers of an HTTP 200 response for TestNotificationChannel
+type TestNotificationChannelResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// TestNotificationChannelResponse400Headers the declared response headers of an HTTP 400 response for TestNotificationChannel
+type TestNotificationChannelResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// TestNotificationChannelResponse401Headers the declared response headers of an HTTP 401 response for TestNotificationChannel
+type TestNotificationChannelResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// TestNotificationChannelResponse404Headers the declared response headers of an HTTP 404 response for TestNotificationChannel
+type TestNotificationChannelResponse404Headers struct {
+	XAmznRequestid *string
+}
+
+// TestNotificationChannelResponse413Headers the declared response headers of an HTTP 413 response for TestNotificationChannel
+type TestNotificationChannelResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// TestNotificationChannelResponse429Headers the declared response headers of an HTTP 429 response for TestNotificationChannel
+type TestNotificationChannelResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// TestNotificationChannelResponse500Headers the declared response headers of an HTTP 500 response for TestNotificationChannel
+type TestNotificationChannelResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type TestNotificationChannelResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ChannelTestResult
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *ChannelNotFound
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *TestNotificationChannelResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *TestNotificationChannelResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *TestNotificationChannelResponse401Headers
+	// Headers404 the parsed response headers for an HTTP 404 response
+	Headers404 *TestNotificationChannelResponse404Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *TestNotificationChannelResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *TestNotificationChannelResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *TestNotificationChannelResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r TestNotificationChannelResponse) GetJSON200() *ChannelTestResult {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON404() *ChannelNotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r TestNotificationChannelResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r TestNotificationChannelResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r TestNotificationChannelResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r TestNotificationChannelResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r TestNotificationChannelResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r TestNotificationChannelResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4311,6 +7252,258 @@ func (c *ClientWithResponses) SearchEntitiesWithResponse(ctx context.Context, pa
 	return ParseSearchEntitiesResponse(rsp)
 }
 
+// ListNotificationChannelsWithResponse The caller's notification channels
+//
+// Every channel of the caller's company (at most five), as a plain array; no secret.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels (the `ListNotificationChannels` operationId).
+func (c *ClientWithResponses) ListNotificationChannelsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*ListNotificationChannelsResponse, error) {
+	rsp, err := c.ListNotificationChannels(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNotificationChannelsResponse(rsp)
+}
+
+// CreateNotificationChannelWithBodyWithResponse Create a notification channel (answered with its signing secret, shown once)
+//
+// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+//
+// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+// not one of the request's (by its name), and `channels` when the company already has its five
+// channels.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+func (c *ClientWithResponses) CreateNotificationChannelWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateNotificationChannelResponse, error) {
+	rsp, err := c.CreateNotificationChannelWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateNotificationChannelResponse(rsp)
+}
+
+// CreateNotificationChannelWithResponse Create a notification channel (answered with its signing secret, shown once)
+//
+// A new channel of the caller's company, enabled unless `enabled` is false. The answer is the
+// channel with its signing secret (`signingSecret`: `whsec_` and the base64 of 32 random bytes),
+// shown this once: the platform keeps it sealed and never answers it again (`rotate-secret`
+// makes a new one). The client secret and password of the OAuth2 types are write-only too.
+//
+// 400 names each broken field in `errors`: `name`, `url` (its form, or an address the rules
+// refuse), `headers`, `authentication` or `authentication.<field>`, `filter`, a field that is
+// not one of the request's (by its name), and `channels` when the company already has its five
+// channels.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels (the `CreateNotificationChannel` operationId).
+func (c *ClientWithResponses) CreateNotificationChannelWithResponse(ctx context.Context, body CreateNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateNotificationChannelResponse, error) {
+	rsp, err := c.CreateNotificationChannel(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateNotificationChannelResponse(rsp)
+}
+
+// DeleteNotificationChannelWithResponse Delete a notification channel
+//
+// The channel is gone at once; deliveries to it stop.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /certified-pickup/v1/notification-channels/{channelId} (the `DeleteNotificationChannel` operationId).
+func (c *ClientWithResponses) DeleteNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*DeleteNotificationChannelResponse, error) {
+	rsp, err := c.DeleteNotificationChannel(ctx, channelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteNotificationChannelResponse(rsp)
+}
+
+// GetNotificationChannelWithResponse One of the caller's notification channels
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId} (the `GetNotificationChannel` operationId).
+func (c *ClientWithResponses) GetNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*GetNotificationChannelResponse, error) {
+	rsp, err := c.GetNotificationChannel(ctx, channelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetNotificationChannelResponse(rsp)
+}
+
+// ReplaceNotificationChannelWithBodyWithResponse Replace a notification channel
+//
+// The channel becomes what the request says, under the same id and signing secret: a field
+// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+// `password` left out keep their stored values while the authentication type stays the same;
+// with another type they must be given.
+//
+// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+// on create (but never `channels`); 409 when the channel was changed by another request
+// between this one's read and write.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+func (c *ClientWithResponses) ReplaceNotificationChannelWithBodyWithResponse(ctx context.Context, channelId ChannelId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplaceNotificationChannelResponse, error) {
+	rsp, err := c.ReplaceNotificationChannelWithBody(ctx, channelId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceNotificationChannelResponse(rsp)
+}
+
+// ReplaceNotificationChannelWithResponse Replace a notification channel
+//
+// The channel becomes what the request says, under the same id and signing secret: a field
+// left out takes its default (no headers, authentication `None`, no filter, `enabled` true), so
+// a PUT without `enabled` enables a disabled channel. The write-only `clientSecret` and
+// `password` left out keep their stored values while the authentication type stays the same;
+// with another type they must be given.
+//
+// Enabling a disabled channel (`enabled: true`) makes it `Active` from now on and delivers
+// nothing retroactively (replay does); `enabled: false` makes an enabled channel `Disabled`
+// with the reason `disabled by its owner` (one the platform disabled keeps its reason). 400 as
+// on create (but never `channels`); 409 when the channel was changed by another request
+// between this one's read and write.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /certified-pickup/v1/notification-channels/{channelId} (the `ReplaceNotificationChannel` operationId).
+func (c *ClientWithResponses) ReplaceNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, body ReplaceNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplaceNotificationChannelResponse, error) {
+	rsp, err := c.ReplaceNotificationChannel(ctx, channelId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplaceNotificationChannelResponse(rsp)
+}
+
+// ListNotificationChannelDeliveriesWithResponse The channel's delivery log, newest first
+//
+// One entry per attempt of the last 30 days (tests included), newest first, at most 100 per
+// answer. Filters combine with AND; `from` (inclusive) and `to` (exclusive) bound the attempt's
+// `time` (default: the last 30 days; an earlier `from` reads from 30 days ago). Query parameter
+// names match case-insensitively, but unlike the other reads **an unknown query parameter is a
+// 400** naming it; a repeated parameter counts with its last value.
+//
+// When more attempts match, the answer carries a `Link: <?…&pageToken=…>; rel="next"` header,
+// relative to the URL called (the same filters with `pageToken`), that gives the next, older
+// ones; the body stays a plain JSON array. A page may hold fewer than 100 entries, even none,
+// and still have a next one (a rare `status` over a busy month is read a part at a time):
+// follow the links until there is none.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /certified-pickup/v1/notification-channels/{channelId}/deliveries (the `ListNotificationChannelDeliveries` operationId).
+func (c *ClientWithResponses) ListNotificationChannelDeliveriesWithResponse(ctx context.Context, channelId ChannelId, params *ListNotificationChannelDeliveriesParams, reqEditors ...RequestEditorFn) (*ListNotificationChannelDeliveriesResponse, error) {
+	rsp, err := c.ListNotificationChannelDeliveries(ctx, channelId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListNotificationChannelDeliveriesResponse(rsp)
+}
+
+// ReplayNotificationChannelWithBodyWithResponse Deliver stored notifications to the channel again
+//
+// Queues a new delivery to this channel of the caller's stored notifications (those still
+// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+// (references the company never received are ignored). The channel's filter applies. Each
+// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+// have as a duplicate.
+//
+// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+// first).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+func (c *ClientWithResponses) ReplayNotificationChannelWithBodyWithResponse(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReplayNotificationChannelResponse, error) {
+	rsp, err := c.ReplayNotificationChannelWithBody(ctx, channelId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayNotificationChannelResponse(rsp)
+}
+
+// ReplayNotificationChannelWithResponse Deliver stored notifications to the channel again
+//
+// Queues a new delivery to this channel of the caller's stored notifications (those still
+// inside the 168 hours) that the request selects, in one of two forms: a time range (`from`
+// inclusive, `to` exclusive, on the notifications' `storedOn`) or 1 to 100 `publicReferenceIds`
+// (references the company never received are ignored). The channel's filter applies. Each
+// replayed delivery keeps its `webhook-id`, so receivers that deduplicate see what they already
+// have as a duplicate.
+//
+// The answer is 202 with the replay's own `publicReferenceId` (no notification carries it) and
+// the `External-Reference-Id` echoed. 400 when both forms or neither are given, when `to` is
+// not after `from`, or a reference is not a GUID; 409 when the channel is disabled (enable it
+// first).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/replay (the `ReplayNotificationChannel` operationId).
+func (c *ClientWithResponses) ReplayNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, params *ReplayNotificationChannelParams, body ReplayNotificationChannelJSONRequestBody, reqEditors ...RequestEditorFn) (*ReplayNotificationChannelResponse, error) {
+	rsp, err := c.ReplayNotificationChannel(ctx, channelId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReplayNotificationChannelResponse(rsp)
+}
+
+// RotateNotificationChannelSecretWithResponse A new signing secret for the channel (shown once)
+//
+// The new secret signs every delivery from now on, shown this once; the previous one signs
+// beside it (a second signature in `webhook-signature`) for 24 hours, so receivers can switch
+// without losing a delivery. A second rotation inside those 24 hours drops the oldest secret at
+// once: never more than two sign. No request body (one sent is ignored). 409 when the channel
+// was changed by another request meanwhile.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/rotate-secret (the `RotateNotificationChannelSecret` operationId).
+func (c *ClientWithResponses) RotateNotificationChannelSecretWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*RotateNotificationChannelSecretResponse, error) {
+	rsp, err := c.RotateNotificationChannelSecret(ctx, channelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRotateNotificationChannelSecretResponse(rsp)
+}
+
+// TestNotificationChannelWithResponse Deliver a Ping to the channel now, and answer the attempt's result
+//
+// One attempt, made during the call, of an envelope of type `Channel`, event `Ping` (a fresh
+// `publicReferenceId`, `body: {channelId, name}`), signed and authenticated as every delivery;
+// the filter does not apply, and a disabled channel can be tested too. The answer is 200
+// whatever the receiver did; the attempt is also in the delivery log. The request has no body
+// (one sent is ignored).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/notification-channels/{channelId}/test (the `TestNotificationChannel` operationId).
+func (c *ClientWithResponses) TestNotificationChannelWithResponse(ctx context.Context, channelId ChannelId, reqEditors ...RequestEditorFn) (*TestNotificationChannelResponse, error) {
+	rsp, err := c.TestNotificationChannel(ctx, channelId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseTestNotificationChannelResponse(rsp)
+}
+
 // ListNotificationsWithResponse E7 — my notifications of the last 168 hours
 //
 // The notifications sent to the caller's company, newest first, never older than 168 hours.
@@ -4328,6 +7521,9 @@ func (c *ClientWithResponses) SearchEntitiesWithResponse(ctx context.Context, pa
 //
 // 403 when the asked `publicReferenceId` or `releaseId` exists but none of its notifications
 // went to the caller; 405 when nothing matches.
+//
+// Besides the release notifications, the company's `ChannelDisabled` notices (type Channel,
+// see *Notification channels*) are read here too; a channel's test `Ping` is never stored.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -4699,6 +7895,1547 @@ func ParseSearchEntitiesResponse(rsp *http.Response) (*SearchEntitiesResponse, e
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers SearchEntitiesResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListNotificationChannelsResponse parses an HTTP response from a ListNotificationChannelsWithResponse call
+func ParseListNotificationChannelsResponse(rsp *http.Response) (*ListNotificationChannelsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNotificationChannelsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Channel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListNotificationChannelsResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListNotificationChannelsResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListNotificationChannelsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers ListNotificationChannelsResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListNotificationChannelsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListNotificationChannelsResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateNotificationChannelResponse parses an HTTP response from a CreateNotificationChannelWithResponse call
+func ParseCreateNotificationChannelResponse(rsp *http.Response) (*CreateNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest ChannelCreated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ChannelBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 201:
+		var headers CreateNotificationChannelResponse201Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers201 = &headers
+	case rsp.StatusCode == 400:
+		var headers CreateNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateNotificationChannelResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDeleteNotificationChannelResponse parses an HTTP response from a DeleteNotificationChannelWithResponse call
+func ParseDeleteNotificationChannelResponse(rsp *http.Response) (*DeleteNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		break // No content-type
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 204:
+		var headers DeleteNotificationChannelResponse204Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers204 = &headers
+	case rsp.StatusCode == 400:
+		var headers DeleteNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DeleteNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers DeleteNotificationChannelResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers DeleteNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers DeleteNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DeleteNotificationChannelResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetNotificationChannelResponse parses an HTTP response from a GetNotificationChannelWithResponse call
+func ParseGetNotificationChannelResponse(rsp *http.Response) (*GetNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Channel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetNotificationChannelResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers GetNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers GetNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers GetNotificationChannelResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers GetNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers GetNotificationChannelResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplaceNotificationChannelResponse parses an HTTP response from a ReplaceNotificationChannelWithResponse call
+func ParseReplaceNotificationChannelResponse(rsp *http.Response) (*ReplaceNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplaceNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Channel
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ChannelBadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ChannelChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ReplaceNotificationChannelResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplaceNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplaceNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReplaceNotificationChannelResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplaceNotificationChannelResponse409Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReplaceNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReplaceNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReplaceNotificationChannelResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListNotificationChannelDeliveriesResponse parses an HTTP response from a ListNotificationChannelDeliveriesWithResponse call
+func ParseListNotificationChannelDeliveriesResponse(rsp *http.Response) (*ListNotificationChannelDeliveriesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListNotificationChannelDeliveriesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []DeliveryAttempt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ListNotificationChannelDeliveriesResponse200Headers
+		if values := rsp.Header.Values("Link"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "Link", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.Link = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ListNotificationChannelDeliveriesResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListNotificationChannelDeliveriesResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ListNotificationChannelDeliveriesResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers ListNotificationChannelDeliveriesResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListNotificationChannelDeliveriesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListNotificationChannelDeliveriesResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReplayNotificationChannelResponse parses an HTTP response from a ReplayNotificationChannelWithResponse call
+func ParseReplayNotificationChannelResponse(rsp *http.Response) (*ReplayNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReplayNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Accepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest Problem400
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem409
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers ReplayNotificationChannelResponse202Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers ReplayNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ReplayNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers ReplayNotificationChannelResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers ReplayNotificationChannelResponse409Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers ReplayNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ReplayNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ReplayNotificationChannelResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRotateNotificationChannelSecretResponse parses an HTTP response from a RotateNotificationChannelSecretWithResponse call
+func ParseRotateNotificationChannelSecretResponse(rsp *http.Response) (*RotateNotificationChannelSecretResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RotateNotificationChannelSecretResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SigningSecretAnswer
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest ChannelChanged
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers RotateNotificationChannelSecretResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers RotateNotificationChannelSecretResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers RotateNotificationChannelSecretResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers RotateNotificationChannelSecretResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 409:
+		var headers RotateNotificationChannelSecretResponse409Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers409 = &headers
+	case rsp.StatusCode == 413:
+		var headers RotateNotificationChannelSecretResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers RotateNotificationChannelSecretResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RotateNotificationChannelSecretResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseTestNotificationChannelResponse parses an HTTP response from a TestNotificationChannelWithResponse call
+func ParseTestNotificationChannelResponse(rsp *http.Response) (*TestNotificationChannelResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &TestNotificationChannelResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ChannelTestResult
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ChannelNotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers TestNotificationChannelResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers TestNotificationChannelResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers TestNotificationChannelResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 404:
+		var headers TestNotificationChannelResponse404Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers404 = &headers
+	case rsp.StatusCode == 413:
+		var headers TestNotificationChannelResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers TestNotificationChannelResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers TestNotificationChannelResponse500Headers
 		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
@@ -6002,4 +10739,172 @@ func ParseGetOpenAPIDocumentResponse(rsp *http.Response) (*GetOpenAPIDocumentRes
 	}
 
 	return response, nil
+}
+
+// WebhookInitiator sends OpenAPI 3.1 webhook requests to target URLs.
+// Modeled on the generated Client, but with no stored Server -- the full
+// target URL is provided per-call by the caller (typically discovered
+// from a subscription registration).
+type WebhookInitiator struct {
+	// Doer for performing requests, typically a *http.Client with any
+	// customized settings, such as certificate chains.
+	Client HttpRequestDoer
+
+	// A list of callbacks for modifying requests which are generated before sending over
+	// the network.
+	RequestEditors []RequestEditorFn
+}
+
+// WebhookInitiatorOption allows setting custom parameters during construction.
+type WebhookInitiatorOption func(*WebhookInitiator) error
+
+// NewWebhookInitiator creates a new WebhookInitiator with reasonable defaults.
+func NewWebhookInitiator(opts ...WebhookInitiatorOption) (*WebhookInitiator, error) {
+	initiator := WebhookInitiator{}
+	for _, o := range opts {
+		if err := o(&initiator); err != nil {
+			return nil, err
+		}
+	}
+	if initiator.Client == nil {
+		initiator.Client = &http.Client{}
+	}
+	return &initiator, nil
+}
+
+// WithWebhookHTTPClient allows overriding the default Doer, which is
+// automatically created using http.Client. This is useful for tests.
+func WithWebhookHTTPClient(doer HttpRequestDoer) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.Client = doer
+		return nil
+	}
+}
+
+// WithWebhookRequestEditorFn allows setting up a callback function, which
+// will be called right before sending the webhook request. This can be
+// used to mutate the request, e.g. to add signature headers.
+func WithWebhookRequestEditorFn(fn RequestEditorFn) WebhookInitiatorOption {
+	return func(p *WebhookInitiator) error {
+		p.RequestEditors = append(p.RequestEditors, fn)
+		return nil
+	}
+}
+
+func (p *WebhookInitiator) applyWebhookEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
+	for _, r := range p.RequestEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	for _, r := range additionalEditors {
+		if err := r(ctx, req); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WebhookInitiatorInterface is the interface specification for the webhook initiator.
+type WebhookInitiatorInterface interface {
+	// ReceiveNotificationWithBody fires the notification webhook with any body
+	ReceiveNotificationWithBody(ctx context.Context, targetURL string, params *ReceiveNotificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	ReceiveNotification(ctx context.Context, targetURL string, params *ReceiveNotificationParams, body ReceiveNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+}
+
+func (p *WebhookInitiator) ReceiveNotificationWithBody(ctx context.Context, targetURL string, params *ReceiveNotificationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveNotificationWebhookRequestWithBody(targetURL, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+func (p *WebhookInitiator) ReceiveNotification(ctx context.Context, targetURL string, params *ReceiveNotificationParams, body ReceiveNotificationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceiveNotificationWebhookRequest(targetURL, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := p.applyWebhookEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return p.Client.Do(req)
+}
+
+// NewReceiveNotificationWebhookRequest builds a application/json POST request for the notification webhook
+func NewReceiveNotificationWebhookRequest(targetURL string, params *ReceiveNotificationParams, body ReceiveNotificationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceiveNotificationWebhookRequestWithBody(targetURL, params, "application/json", bodyReader)
+}
+
+// NewReceiveNotificationWebhookRequestWithBody builds a POST request for the notification webhook with any body
+func NewReceiveNotificationWebhookRequestWithBody(targetURL string, params *ReceiveNotificationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+	_ = err
+
+	reqURL, err := url.Parse(targetURL)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, reqURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+		if params.Authorization != nil {
+			var headerParam3 string
+
+			headerParam3, err = runtime.StyleParamWithOptions("simple", false, "Authorization", *params.Authorization, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Authorization", headerParam3)
+		}
+
+	}
+	return req, nil
 }
