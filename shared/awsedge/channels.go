@@ -112,7 +112,7 @@ func (q DeliveryQueue) Enqueue(ctx context.Context, jobs ...webhook.Job) error {
 		}
 		msgs[i] = commands.Message{Body: body, Group: j.ChannelID, Dedup: j.DedupID()}
 	}
-	return q.FIFO.Send(ctx, msgs...)
+	return q.FIFO.SendPacked(ctx, msgs...)
 }
 
 // Return implements delivery.Returner: the messages are visible again at once.

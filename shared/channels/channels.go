@@ -100,7 +100,7 @@ func (a *API) apply(ctx context.Context, ch *webhook.Channel, c webhook.Checked,
 	case c.Enabled && (!ch.Enabled || ch.Status != webhook.StatusActive):
 		// Enabled again (or new): deliveries resume from now; replay brings back what was missed.
 		ch.Enabled, ch.Status, ch.DisabledReason, ch.DisabledSince, ch.FailingSince = true, webhook.StatusActive, "", nil, nil
-	case !c.Enabled && ch.Enabled:
+	case !c.Enabled && (ch.Enabled || ch.Status == ""):
 		ch.Enabled, ch.Status, ch.DisabledReason, ch.DisabledSince = false, webhook.StatusDisabled, "disabled by its owner", &now
 	}
 	if !ch.Auth.OAuth() {
@@ -307,10 +307,11 @@ func (a *API) Deliveries(ctx context.Context, r *apigw.Request) (apigw.Response,
 			}
 			q.Outcome = o
 		case "from", "to":
+			field := strings.ToLower(name)
 			t, err := time.Parse(time.RFC3339Nano, val)
 			if err != nil {
-				v.Add(name, "'%s' must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z.", name)
-			} else if strings.EqualFold(name, "from") {
+				v.Add(field, "'%s' must be an RFC 3339 time, e.g. 2026-11-22T08:00:00Z.", field)
+			} else if field == "from" {
 				q.From = later(t, q.From)
 			} else {
 				q.To = t
@@ -326,9 +327,8 @@ func (a *API) Deliveries(ctx context.Context, r *apigw.Request) (apigw.Response,
 				v.Add(logToken, "'pageToken' is not a token this API gave; take it from the Link header of the previous page.")
 			}
 			q.Before = string(raw)
-		default:
-			v.Add(name, "'%s' is not a parameter of the delivery log (status, from, to, publicReferenceId, pageToken).", name)
 		}
+		// Other parameters are ignored, as everywhere in the API.
 	}
 	if err := v.Err(); err != nil {
 		return apigw.Response{}, err

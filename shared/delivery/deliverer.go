@@ -23,7 +23,7 @@ type ChannelStore interface {
 
 // NotificationStore reads the notification a job names and stores the ChannelDisabled notice.
 type NotificationStore interface {
-	StoredNotification(ctx context.Context, receiver, key string, now time.Time) (notification.Notification, bool, error)
+	StoredNotifications(ctx context.Context, receiver string, keys []string, now time.Time) (map[string]notification.Notification, error)
 	PutNotifications(ctx context.Context, ns []notification.Notification) error
 }
 
@@ -146,6 +146,16 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 		d.Logger.WarnContext(ctx, "channel not read; its jobs come again", "channelId", first.ChannelID, "error", err.Error())
 		return messages(recs), nil
 	}
+	// The batch's notifications of this channel in one read (they are one receiver's).
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.job.NotificationKey
+	}
+	stored, err := d.Notifications.StoredNotifications(ctx, first.EntityID, keys, started)
+	if err != nil {
+		d.Logger.WarnContext(ctx, "notifications not read; the jobs come again", "channelId", first.ChannelID, "error", err.Error())
+		return messages(recs), nil
+	}
 	interval := time.Duration(float64(time.Second) / d.RatePerSecond)
 	var attempts []webhook.Attempt
 	var last time.Time
@@ -161,11 +171,7 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 			attempts = append(attempts, base)
 			continue
 		}
-		n, ok, err := d.Notifications.StoredNotification(ctx, j.EntityID, j.NotificationKey, now)
-		if err != nil {
-			d.Logger.WarnContext(ctx, "notification not read; the job comes again", "channelId", ch.ID, "error", err.Error())
-			return messages(recs[i:]), attempts
-		}
+		n, ok := stored[j.NotificationKey]
 		if !ok {
 			base.Outcome, base.Error = webhook.Failed, "the notification is no longer stored (168 hours)"
 			attempts = append(attempts, base)

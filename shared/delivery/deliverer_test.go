@@ -75,9 +75,14 @@ func (f *fakeStore) DisableChannel(_ context.Context, _, _, reason string, at ti
 	f.disabled++
 	return true, nil
 }
-func (f *fakeStore) StoredNotification(_ context.Context, _, key string, _ time.Time) (notification.Notification, bool, error) {
-	n, ok := f.notes[key]
-	return n, ok, nil
+func (f *fakeStore) StoredNotifications(_ context.Context, _ string, keys []string, _ time.Time) (map[string]notification.Notification, error) {
+	out := map[string]notification.Notification{}
+	for _, k := range keys {
+		if n, ok := f.notes[k]; ok {
+			out[k] = n
+		}
+	}
+	return out, nil
 }
 func (f *fakeStore) PutNotifications(_ context.Context, ns []notification.Notification) error {
 	f.mu.Lock()

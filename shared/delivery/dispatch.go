@@ -27,36 +27,47 @@ type Dispatcher struct {
 	Logger   *slog.Logger
 }
 
-// Handle queues the jobs of each record in order and reports the first record it could not
-// queue, so the stream retries from it (the jobs of the records before it are queued; sent again
-// they are dropped by the queue's deduplication).
+// Handle queues the jobs of the batch's records in order, ten to a call. When that fails it reports
+// the first record, so the stream retries the whole batch; the jobs queued meanwhile are dropped
+// the second time by the queue's deduplication (same webhook id, run and attempt).
 func (d *Dispatcher) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var resp events.DynamoDBEventResponse
 	channels := map[string][]webhook.Channel{}
-	for _, rec := range ev.Records {
-		if err := d.dispatch(ctx, rec, channels); err != nil {
+	var jobs []webhook.Job
+	for i, rec := range ev.Records {
+		js, err := d.jobs(ctx, rec, channels)
+		if err != nil {
 			d.Logger.ErrorContext(ctx, "dispatch failed", "sequenceNumber", rec.Change.SequenceNumber, "error", err.Error())
+			// The records before this one are queued below; the stream retries from this one.
 			resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{ItemIdentifier: rec.Change.SequenceNumber}}
-			return resp, nil
+			ev.Records = ev.Records[:i]
+			break
+		}
+		jobs = append(jobs, js...)
+	}
+	if len(jobs) > 0 {
+		if err := d.Jobs.Enqueue(ctx, jobs...); err != nil {
+			d.Logger.ErrorContext(ctx, "jobs not queued; the batch comes again", "jobs", len(jobs), "error", err.Error())
+			return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: ev.Records[0].Change.SequenceNumber}}}, nil
 		}
 	}
 	return resp, nil
 }
 
-func (d *Dispatcher) dispatch(ctx context.Context, rec events.DynamoDBEventRecord, cache map[string][]webhook.Channel) error {
+func (d *Dispatcher) jobs(ctx context.Context, rec events.DynamoDBEventRecord, cache map[string][]webhook.Channel) ([]webhook.Job, error) {
 	if rec.EventName != "INSERT" {
-		return nil
+		return nil, nil
 	}
 	n, err := d.Decode(rec.Change.NewImage)
 	if err != nil {
-		return fmt.Errorf("decode notification: %w", err)
+		return nil, fmt.Errorf("decode notification: %w", err)
 	}
 	chs, ok := cache[n.Receiver]
 	if !ok {
 		// Read per batch, not cached longer: a channel created a moment ago gets what is stored
 		// after it.
 		if chs, err = d.Channels.Channels(ctx, n.Receiver); err != nil {
-			return err
+			return nil, err
 		}
 		cache[n.Receiver] = chs
 	}
@@ -70,10 +81,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, rec events.DynamoDBEventRecor
 			WebhookID: webhook.WebhookID(ch.ID, n.Receiver, n.Key), Attempt: 1, DueAt: d.Now().UTC(), Run: webhook.Original,
 		})
 	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	return d.Jobs.Enqueue(ctx, jobs...)
+	return jobs, nil
 }
 
 // Retrier holds a retried job until its time and then queues it behind its channel's other jobs.
@@ -90,21 +98,31 @@ type Retrier struct {
 // delays in whole seconds, rounded up, so an attempt is never early and at most a second late.
 func (r *Retrier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
+	var due []webhook.Job
+	var dueIDs []string
 	for _, m := range ev.Records {
 		var j webhook.Job
 		if err := json.Unmarshal([]byte(m.Body), &j); err != nil || j.ChannelID == "" {
 			r.Logger.ErrorContext(ctx, "undecodable retry dropped", "messageId", m.MessageId)
 			continue
 		}
-		var err error
 		if wait := j.DueAt.Sub(r.Now()); wait > 0 {
-			err = r.Later.Schedule(ctx, j, wait)
-		} else {
-			err = r.Jobs.Enqueue(ctx, j)
+			if err := r.Later.Schedule(ctx, j, wait); err != nil {
+				r.Logger.WarnContext(ctx, "retry not held; it comes again", "messageId", m.MessageId, "error", err.Error())
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+			}
+			continue
 		}
-		if err != nil {
-			r.Logger.WarnContext(ctx, "retry not moved; it comes again", "messageId", m.MessageId, "error", err.Error())
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		due, dueIDs = append(due, j), append(dueIDs, m.MessageId)
+	}
+	// The due ones in one go (a failed send leaves them all to come again: queued twice, an
+	// attempt is dropped by the deliveries queue's deduplication).
+	if len(due) > 0 {
+		if err := r.Jobs.Enqueue(ctx, due...); err != nil {
+			r.Logger.WarnContext(ctx, "retries not queued; they come again", "jobs", len(due), "error", err.Error())
+			for _, id := range dueIDs {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+			}
 		}
 	}
 	return resp, nil

@@ -37,67 +37,11 @@ var (
 func startStack(t *testing.T) string {
 	t.Helper()
 	stackOnce.Do(func() {
-		root, err := localstack.FindRoot()
-		if err != nil {
-			stackErr = err
-			return
-		}
-		// Not t.TempDir: that goes when the first test ends, and the stack serves them all.
-		dir, err := os.MkdirTemp("", "cpu-e2e-")
-		if err != nil {
-			stackErr = err
-			return
-		}
-		build := exec.Command("go", "build", "-o", filepath.Join(dir, "bin")+"/", "./functions/...")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			stackErr = err
-			t.Log(string(out))
-			return
-		}
-		port, _ := localstack.FreePort()
-		cfg := localstack.Config{
-			Root: root, ToolsDir: filepath.Join(root, ".tools"), BinDir: filepath.Join(dir, "bin"),
-			StateDir: filepath.Join(dir, "state"), Addr: "127.0.0.1:" + strconv.Itoa(port),
-			SeedFile: filepath.Join(root, "events", "local", "seed.json"), Instances: 2,
-			// The retry schedule a thousand times faster: 5 ms, 0.3 s, 1.8 s, 7.2 s, …
-			Env: map[string]string{"DELIVERY_TIMING_SCALE": "0.001"},
-		}
-		binDir = cfg.BinDir
-		if seedFile, stackErr = localstack.ReadSeed(cfg.SeedFile); stackErr != nil {
-			return
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- localstack.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil))) }()
-		stackAPI = "http://" + cfg.Addr
-		stackState = filepath.Join(cfg.StateDir, "stack.json")
-		stopStack = func() { cancel(); <-done; os.RemoveAll(dir) }
-		// Ready is the health endpoint answering 200; a stack that exits first reports why.
-		healthy := func() bool {
-			resp, err := http.Get(stackAPI + "/_local/health")
-			if err != nil {
-				return false
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		}
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		expired := time.After(90 * time.Second)
-		for !healthy() {
-			select {
-			case err := <-done:
-				stackErr = err
-				if err == nil {
-					stackErr = io.ErrUnexpectedEOF
-				}
-				return
-			case <-expired:
-				stackErr = context.DeadlineExceeded
-				return
-			case <-tick.C:
-			}
+		var s *e2eStack
+		// The retry schedule a thousand times faster: 5 ms, 0.3 s, 1.8 s, 7.2 s, …
+		s, stackErr = launchStack(t, map[string]string{"DELIVERY_TIMING_SCALE": "0.001"})
+		if stackErr == nil {
+			stackAPI, stackState, binDir, stopStack = s.api, s.state, s.bin, s.stop
 		}
 	})
 	if stackErr != nil {
@@ -106,11 +50,95 @@ func startStack(t *testing.T) string {
 	return stackAPI
 }
 
+// The functions are built once per test binary, for every stack it starts.
+var (
+	buildOnce sync.Once
+	builtDir  string
+	buildErr  error
+)
+
+// e2eStack is a local stack started like `make run` does, with fresh host builds of every function.
+type e2eStack struct {
+	api, state, bin string
+	stop            func()
+}
+
+// launchStack builds the functions (once per test binary) and starts a stack whose functions get
+// the env overrides; the caller stops it.
+func launchStack(t *testing.T, env map[string]string) (*e2eStack, error) {
+	root, err := localstack.FindRoot()
+	if err != nil {
+		return nil, err
+	}
+	// Not t.TempDir: that goes when the first test ends, and the stack serves them all.
+	dir, err := os.MkdirTemp("", "cpu-e2e-")
+	if err != nil {
+		return nil, err
+	}
+	buildOnce.Do(func() {
+		bin := filepath.Join(os.TempDir(), "cpu-e2e-bin-"+strconv.Itoa(os.Getpid()))
+		build := exec.Command("go", "build", "-o", bin+"/", "./functions/...")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Log(string(out))
+			buildErr = err
+		}
+		builtDir = bin
+	})
+	if buildErr != nil {
+		return nil, buildErr
+	}
+	port, _ := localstack.FreePort()
+	cfg := localstack.Config{
+		Root: root, ToolsDir: filepath.Join(root, ".tools"), BinDir: builtDir,
+		StateDir: filepath.Join(dir, "state"), Addr: "127.0.0.1:" + strconv.Itoa(port),
+		SeedFile: filepath.Join(root, "events", "local", "seed.json"), Instances: 2, Env: env,
+	}
+	if seedFile, err = localstack.ReadSeed(cfg.SeedFile); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- localstack.Run(ctx, cfg, slog.New(slog.NewJSONHandler(io.Discard, nil))) }()
+	s := &e2eStack{api: "http://" + cfg.Addr, state: filepath.Join(cfg.StateDir, "stack.json"), bin: cfg.BinDir,
+		stop: func() { cancel(); <-done; os.RemoveAll(dir) }}
+	// Ready is the health endpoint answering 200; a stack that exits first reports why.
+	healthy := func() bool {
+		resp, err := http.Get(s.api + "/_local/health")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	expired := time.After(90 * time.Second)
+	for !healthy() {
+		select {
+		case err := <-done:
+			if err == nil {
+				err = io.ErrUnexpectedEOF
+			}
+			os.RemoveAll(dir)
+			return nil, err
+		case <-expired:
+			s.stop()
+			return nil, context.DeadlineExceeded
+		case <-tick.C:
+		}
+	}
+	return s, nil
+}
+
 var stopStack = func() {}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
 	stopStack()
+	if builtDir != "" {
+		os.RemoveAll(builtDir)
+	}
 	os.Exit(code)
 }
 

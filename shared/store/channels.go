@@ -301,25 +301,28 @@ func (s *Store) Attempts(ctx context.Context, q webhook.LogQuery) (webhook.LogPa
 	}
 }
 
-// StoredNotification reads one notification by its receiver and key (found false once TTL or
-// the 168 hours have taken it).
-func (s *Store) StoredNotification(ctx context.Context, receiver, key string, now time.Time) (notification.Notification, bool, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{attrPK: str(notifPK(receiver)), attrSK: str(key)},
-	})
-	if err != nil || out.Item == nil {
-		return notification.Notification{}, false, err
+// StoredNotifications reads a receiver's notifications by key (BatchGetItem, a hundred a call);
+// those TTL or the 168 hours have taken are not in the answer.
+func (s *Store) StoredNotifications(ctx context.Context, receiver string, keys []string, now time.Time) (map[string]notification.Notification, error) {
+	entries := make([]map[string]types.AttributeValue, len(keys))
+	for i, k := range keys {
+		entries[i] = key(notifPK(receiver), k)
 	}
-	var n notification.Notification
-	if err := attributevalue.UnmarshalMapWithOptions(out.Item, &n, jsonTagsDecode); err != nil {
-		return n, false, err
+	items, err := s.fetch(ctx, entries)
+	if err != nil {
+		return nil, err
 	}
-	n.Seq = key
-	if now.Sub(n.StoredOn) >= notification.Retention {
-		return n, false, nil
+	out := make(map[string]notification.Notification, len(items))
+	for _, it := range items {
+		var n notification.Notification
+		if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
+			return nil, err
+		}
+		if now.Sub(n.StoredOn) < notification.Retention {
+			out[sVal(it[attrSK])] = n
+		}
 	}
-	return n, true, nil
+	return out, nil
 }
 
 // NotificationRefsBetween reads one chunk of a receiver's notifications stored in [from, to), oldest
