@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,13 +23,14 @@ import (
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
 )
 
 const (
 	latencyReleases    = 1000
-	latencyRate        = 25 // per second
+	latencyRate        = 15 // per second: under the 20 deliveries a second one channel is held to
 	throughputReleases = 1000
 	throughputSenders  = 8
 )
@@ -82,9 +84,15 @@ func pipelineBench(root string) {
 		}
 	}
 	baseRate := float64(throughputReleases) / time.Since(start).Seconds()
+	// A notification channel of the shipping agent, to a receiver in this process: the time from the
+	// 202 to the first delivery of each reference, beside the time to readable through E7.
+	// One ReleaseLight notification per release reaches it (15 a second, under the cap of 20).
+	hooks := newHookReceiver()
+	defer hooks.Close()
+	c.createChannel(hooks.URL, "ReleaseLight")
 	// Latency: releases at a steady rate; one poller walks the outstanding references through E7.
 	var mu sync.Mutex
-	sentAt := map[string]time.Time{}
+	sentAt, sentRefs := map[string]time.Time{}, map[string]time.Time{}
 	var latencies []time.Duration
 	stop := make(chan struct{})
 	var pollers sync.WaitGroup
@@ -122,6 +130,7 @@ func pipelineBench(root string) {
 		ref, at := c.release(container("BNCU", i))
 		mu.Lock()
 		sentAt[ref] = at
+		sentRefs[ref] = at
 		mu.Unlock()
 	}
 	tick.Stop()
@@ -141,6 +150,13 @@ func pipelineBench(root string) {
 	}
 	fmt.Printf("202 to readable through E7, %d releases at %d/s: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
 		latencyReleases, latencyRate, ms(latencies[len(latencies)/2]), ms(latencies[len(latencies)*99/100]), ms(latencies[len(latencies)-1]))
+	hooked := hooks.latencies(sentRefs)
+	if len(hooked) != latencyReleases {
+		fail(fmt.Errorf("only %d of %d releases reached the webhook receiver", len(hooked), latencyReleases))
+	}
+	fmt.Printf("202 to received by the webhook receiver, same releases: p50 %.0f ms, p99 %.0f ms, max %.0f ms (ratio to E7 at p50 %.2f)\n",
+		ms(hooked[len(hooked)/2]), ms(hooked[len(hooked)*99/100]), ms(hooked[len(hooked)-1]), float64(hooked[len(hooked)/2])/float64(latencies[len(latencies)/2]))
+	deliveryRate(state, c)
 
 	// Throughput: as fast as E1 takes them; applied = the release item is in the table.
 	start = time.Now()
@@ -290,3 +306,113 @@ func waitHealthy(api string) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// hookReceiver is a webhook receiver that notes when each reference first arrived.
+type hookReceiver struct {
+	*httptest.Server
+	mu    sync.Mutex
+	first map[string]time.Time
+	times []time.Time
+}
+
+func newHookReceiver() *hookReceiver {
+	h := &hookReceiver{first: map[string]time.Time{}}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var env struct {
+			PublicReferenceID string `json:"publicReferenceId"`
+		}
+		json.NewDecoder(r.Body).Decode(&env)
+		h.mu.Lock()
+		if _, ok := h.first[env.PublicReferenceID]; !ok {
+			h.first[env.PublicReferenceID] = now
+		}
+		h.times = append(h.times, now)
+		h.mu.Unlock()
+	}))
+	return h
+}
+
+// latencies are the times from each 202 to the reference's first delivery, sorted.
+func (h *hookReceiver) latencies(sent map[string]time.Time) []time.Duration {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		h.mu.Lock()
+		n := 0
+		for ref := range sent {
+			if _, ok := h.first[ref]; ok {
+				n++
+			}
+		}
+		h.mu.Unlock()
+		if n == len(sent) {
+			break
+		}
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []time.Duration
+	for ref, at := range sent {
+		if got, ok := h.first[ref]; ok {
+			out = append(out, got.Sub(at))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// createChannel makes a channel of the shipping agent to url, for notifications of one type.
+func (c *client) createChannel(u, filter string) {
+	body, _ := json.Marshal(map[string]any{"name": "bench " + filter, "url": u, "filter": []string{filter}})
+	req, _ := http.NewRequest("POST", c.api+"/certified-pickup/v1/notification-channels", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Ocp-Apim-Subscription-Key", c.sa.Credentials.SubscriptionKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fail(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		fail(fmt.Errorf("create channel answered %d", resp.StatusCode))
+	}
+}
+
+// deliveryBurst is how many notifications the delivery-rate measurement stores at once.
+const deliveryBurst = 400
+
+// deliveryRate stores a burst of notifications for the shipping agent at once and measures the
+// deliveries a second its channel receives, beside the 20-a-second cap (contract §9).
+func deliveryRate(state localstack.State, c *client) {
+	st := store.New((&localstack.Backends{DynamoEndpoint: state.DynamoEndpoint}).DynamoDB(), state.Table)
+	hooks := newHookReceiver()
+	defer hooks.Close()
+	c.createChannel(hooks.URL, "ReleaseRight/Update")
+	before := 0
+	now := time.Now().UTC()
+	var ns []notification.Notification
+	for i := range deliveryBurst {
+		ref := uuid.NewString()
+		msg := fmt.Sprintf(`{"publicReferenceId":%q,"externalReferenceId":null,"receiverId":%q,"senderId":null,"timestamp":%q,"type":"ReleaseRight","event":"Update","errors":[],"warnings":[],"body":{"portLoCode":"BEANR","equipmentNumber":"CSQU3054383","billOfLadingNumbers":["RATE%d"]}}`,
+			ref, c.sa.NxtEntityID, now.Format(time.RFC3339Nano), i)
+		ns = append(ns, notification.Notification{NxtEntityID: c.sa.NxtEntityID, PublicReferenceID: ref, StoredOn: now.Add(time.Duration(i) * time.Microsecond),
+			Message: msg, Type: "ReleaseRight", Event: "Update", Seq: "000#00"})
+	}
+	if err := st.PutNotifications(context.Background(), ns); err != nil {
+		fail(err)
+	}
+	var times []time.Time
+	for deadline := time.Now().Add(120 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		hooks.mu.Lock()
+		times = append([]time.Time(nil), hooks.times[before:]...)
+		hooks.mu.Unlock()
+		if len(times) >= deliveryBurst {
+			break
+		}
+	}
+	if len(times) < deliveryBurst {
+		fail(fmt.Errorf("only %d of %d burst notifications delivered", len(times), deliveryBurst))
+	}
+	span := times[len(times)-1].Sub(times[0]).Seconds()
+	rate := float64(len(times)-1) / span
+	fmt.Printf("deliveries to one channel, a burst of %d notifications: %.1f/s beside the cap of 20/s (ratio %.2f)\n", deliveryBurst, rate, rate/20)
+}
