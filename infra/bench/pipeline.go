@@ -30,7 +30,7 @@ import (
 
 const (
 	latencyReleases    = 1000
-	latencyRate        = 15 // per second: under the 20 deliveries a second one channel is held to
+	latencyRate        = 10 // per second: well under the 20 deliveries a second one channel is held to
 	throughputReleases = 1000
 	throughputSenders  = 8
 )
@@ -86,7 +86,7 @@ func pipelineBench(root string) {
 	baseRate := float64(throughputReleases) / time.Since(start).Seconds()
 	// A notification channel of the shipping agent, to a receiver in this process: the time from the
 	// 202 to the first delivery of each reference, beside the time to readable through E7.
-	// One ReleaseLight notification per release reaches it (15 a second, under the cap of 20).
+	// One ReleaseLight notification per release reaches it (10 a second, under the cap of 20).
 	hooks := newHookReceiver()
 	defer hooks.Close()
 	c.createChannel(hooks.URL, "ReleaseLight")

@@ -98,15 +98,19 @@ func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		mu       sync.Mutex
 		failed   []events.SQSMessage
 		attempts []webhook.Attempt
+		paced    time.Time // when the last channel of the batch may have its next attempt
 		wg       sync.WaitGroup
 	)
 	for _, id := range order {
 		wg.Add(1)
 		go func(recs []record) {
 			defer wg.Done()
-			f, a := d.channel(ctx, recs)
+			f, a, next := d.channel(ctx, recs)
 			mu.Lock()
 			failed, attempts = append(failed, f...), append(attempts, a...)
+			if next.After(paced) {
+				paced = next
+			}
 			mu.Unlock()
 		}(groups[id])
 	}
@@ -129,22 +133,27 @@ func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 			d.Logger.WarnContext(ctx, "jobs left for the next batch wait for the visibility timeout", "error", err.Error())
 		}
 	}
+	// A channel's next batch may start as soon as this one returns: keep the pace across batches
+	// (the log was written meanwhile).
+	if wait := paced.Sub(d.Now()); !paced.IsZero() && wait > 0 {
+		d.Sleep(ctx, wait)
+	}
 	return resp, nil
 }
 
 // channel attempts one channel's jobs of the batch in order and answers the messages to hand out
-// again and the attempts made.
-func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMessage, []webhook.Attempt) {
+// again, the attempts made, and the earliest time the channel's next attempt may start.
+func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMessage, []webhook.Attempt, time.Time) {
 	started := d.Now()
 	first := recs[0].job
 	ch, err := d.Channels.Channel(ctx, first.EntityID, first.ChannelID)
 	if errors.Is(err, webhook.ErrNotFound) {
 		d.Logger.InfoContext(ctx, "jobs of a deleted channel dropped", "channelId", first.ChannelID, "jobs", len(recs))
-		return nil, nil
+		return nil, nil, time.Time{}
 	}
 	if err != nil {
 		d.Logger.WarnContext(ctx, "channel not read; its jobs come again", "channelId", first.ChannelID, "error", err.Error())
-		return messages(recs), nil
+		return messages(recs), nil, time.Time{}
 	}
 	// The batch's notifications of this channel in one read (they are one receiver's).
 	keys := make([]string, len(recs))
@@ -154,14 +163,20 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 	stored, err := d.Notifications.StoredNotifications(ctx, first.EntityID, keys, started)
 	if err != nil {
 		d.Logger.WarnContext(ctx, "notifications not read; the jobs come again", "channelId", first.ChannelID, "error", err.Error())
-		return messages(recs), nil
+		return messages(recs), nil, time.Time{}
 	}
 	interval := time.Duration(float64(time.Second) / d.RatePerSecond)
 	var attempts []webhook.Attempt
 	var last time.Time
+	paceUntil := func() time.Time {
+		if last.IsZero() {
+			return last
+		}
+		return last.Add(interval)
+	}
 	for i, r := range recs {
 		if i > 0 && d.Now().Sub(started) > GroupBudget {
-			return messages(recs[i:]), attempts
+			return messages(recs[i:]), attempts, paceUntil()
 		}
 		j := r.job
 		now := d.Now()
@@ -194,17 +209,13 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 				// The attempt was made but its retry is not held: hand the job out again, which
 				// repeats the attempt (at least once) rather than losing the delivery.
 				d.Logger.WarnContext(ctx, "retry not scheduled; the job comes again", "channelId", ch.ID, "error", err.Error())
-				return messages(recs[i:]), attempts
+				return messages(recs[i:]), attempts, paceUntil()
 			}
 		}
 		attempts = append(attempts, a)
 		d.health(ctx, &ch, a, res)
 	}
-	// The channel's next batch may start as soon as this one returns: keep the pace across batches.
-	if wait := last.Add(interval).Sub(d.Now()); !last.IsZero() && wait > 0 {
-		d.Sleep(ctx, wait)
-	}
-	return nil, attempts
+	return nil, attempts, paceUntil()
 }
 
 // judge turns an attempt's result into its log line and, when it is retried (Retrying), the wait

@@ -386,9 +386,19 @@ func TestOAuthChannel(t *testing.T) {
 	askRights(t, api, h)
 	delivered(3)
 	mu.Lock()
-	defer mu.Unlock()
 	if issued != 3 {
 		t.Errorf("after a 401 the platform fetched %d tokens in all, want 3", issued)
+	}
+	mu.Unlock()
+	// The token lives 2 s and is kept 1.8 s: once that has passed, the next delivery fetches anew.
+	third := time.Now()
+	testenv.Eventually(10*time.Second, func() bool { return time.Since(third) > 2*time.Second })
+	askRights(t, api, h)
+	delivered(4)
+	mu.Lock()
+	defer mu.Unlock()
+	if issued != 4 {
+		t.Errorf("after the token expired the platform fetched %d tokens in all, want 4", issued)
 	}
 	for _, d := range rc.deliveries() {
 		if !strings.HasPrefix(d.auth, "Bearer tok-") {
