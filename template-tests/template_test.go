@@ -182,14 +182,32 @@ func TestNoSecretsInTemplates(t *testing.T) {
 			}
 		}
 	}
-	// Two KMS keys: the token signing key and the HMAC key the client-secret hash key is derived
-	// from. Neither leaves KMS; the functions are told their ARNs, never key material.
+	// Three KMS keys: the token signing key, the HMAC key the client-secret hash key is derived
+	// from, and the symmetric key (rotated yearly) that seals channel secrets. None leaves KMS; the
+	// functions are told their ARNs, never key material.
 	specs := map[string]string{}
 	for _, k := range templates["staging"].resources("AWS::KMS::Key") {
-		specs[fmt.Sprint(k["KeySpec"])] = fmt.Sprint(k["KeyUsage"])
+		spec := fmt.Sprint(k["KeySpec"])
+		if k["KeySpec"] == nil {
+			spec = "SYMMETRIC_DEFAULT"
+			if k["EnableKeyRotation"] != true {
+				t.Errorf("the channel-secret key is not rotated: %s", js(k))
+			}
+		}
+		specs[spec] = fmt.Sprint(k["KeyUsage"])
 	}
-	if len(specs) != 2 || specs["ECC_NIST_P256"] != "SIGN_VERIFY" || specs["HMAC_256"] != "GENERATE_VERIFY_MAC" {
+	if len(specs) != 3 || specs["ECC_NIST_P256"] != "SIGN_VERIFY" || specs["HMAC_256"] != "GENERATE_VERIFY_MAC" || specs["SYMMETRIC_DEFAULT"] == "" {
 		t.Errorf("KMS keys: %v", specs)
+	}
+	for _, fn := range []string{"channel-create", "webhook-deliverer"} {
+		env := js(functionProps(t, templates["staging"], fn)["Environment"])
+		if !regexp.MustCompile(`"CHANNEL_SECRET_KEY":\{"Fn::Join":\["",\["kms:",\{"Fn::GetAtt":\["ChannelSecretKey[0-9A-F]{8}","Arn"\]\}\]\]\}`).MatchString(env) ||
+			!strings.Contains(env, `"CHANNEL_EGRESS":"public"`) {
+			t.Errorf("%s: the channel key and the public egress policy are not its settings: %s", fn, env)
+		}
+		if fn == "webhook-deliverer" && (!strings.Contains(env, `"DELIVERY_TIMING_SCALE":"1"`) || !strings.Contains(env, `"DELIVERY_RATE_PER_SECOND":"20"`)) {
+			t.Errorf("a stage delivers on a changed schedule or cap: %s", env)
+		}
 	}
 	env := js(functionProps(t, templates["staging"], "oauth-token")["Environment"])
 	if !regexp.MustCompile(`"CLIENT_SECRET_KEY":\{"Fn::Join":\["",\["kms:",\{"Fn::GetAtt":\["ClientSecretKey[0-9A-F]{8}","Arn"\]\}\]\]\}`).MatchString(env) {
