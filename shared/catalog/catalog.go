@@ -311,12 +311,14 @@ func coreFunctions() []Function {
 			MemoryMB: 512,
 		},
 		{
-			Name:        "notification-writer",
-			Description: "Turns outcome items of the table's stream into notifications (kept 168 hours)",
-			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: OutcomeFilter, Retries: 10}},
-			Env:         env(),
-			Grants:      []Grant{{On: Table, Access: Write}},
-			Timeout:     30 * time.Second,
+			// One consumer for both: DynamoDB Streams serves at most two readers a shard without
+			// throttling, and the command relay is the other.
+			Name:        "notification-stream",
+			Description: "The table stream's notification consumer: outcomes into notifications (kept 168 hours), new notifications into delivery jobs for the receivers' channels",
+			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: 10}},
+			Env:         env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
+			Grants:      []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
+			Timeout:     60 * time.Second,
 			MemoryMB:    512,
 		},
 		{
@@ -412,15 +414,6 @@ func channelFunctions() []Function {
 			route("POST", "/{channelId}/replay"), []Grant{read, {On: QueueResource, Queue: ReplayQueue, Access: Send}},
 			Env{Name: "REPLAY_QUEUE_URL", Ref: EnvQueueURL, Queue: ReplayQueue}),
 		{
-			Name:        "webhook-dispatcher",
-			Description: "Turns new notifications on the table's stream into delivery jobs, one per matching channel of the receiver",
-			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationFilter, Retries: RetryUntilExpired}},
-			Env:         env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
-			Grants:      []Grant{read, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
-			Timeout:     60 * time.Second,
-			MemoryMB:    256,
-		},
-		{
 			Name:        "webhook-deliverer",
 			Description: "POSTs signed notifications to the channels' receivers, paced per channel, and schedules the retries",
 			Trigger:     Trigger{Queue: &QueueTrigger{Queue: DeliveryQueue, BatchSize: 10, MaxConcurrency: 100}},
@@ -484,9 +477,6 @@ const (
 	NotificationPrefix = "NOTIF#"
 )
 
-// NotificationFilter lets only new notifications of the table's stream reach the dispatcher (a
-// notification written again, by a retried stream record, is a MODIFY and is not sent twice).
-const NotificationFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Notification"]}}}}`
 
 // readsEnv is the environment of the async reads (they record their answer as an outcome).
 var readsEnv = env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts})
@@ -522,8 +512,10 @@ const AcceptanceFilter = `{"eventName":["INSERT","MODIFY"],"dynamodb":{"NewImage
 // write these items and no others.
 const AcceptancePrefix = "ACCEPT#"
 
-// OutcomeFilter lets only new outcome items of the table's stream reach the notifier.
-const OutcomeFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome"]}}}}`
+// NotificationStreamFilter lets new outcomes and new notifications of the table's stream reach the
+// notification consumer (a notification written again, by a retried stream record, is a MODIFY and
+// is not delivered twice).
+const NotificationStreamFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome","Notification"]}}}}`
 
 // Queues lists every queue of the platform (each with its DLQ).
 func Queues() []Queue {

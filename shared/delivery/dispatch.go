@@ -3,7 +3,6 @@ package delivery
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log/slog"
 	"time"
 
@@ -60,7 +59,9 @@ func (d *Dispatcher) jobs(ctx context.Context, rec events.DynamoDBEventRecord, c
 	}
 	n, err := d.Decode(rec.Change.NewImage)
 	if err != nil {
-		return nil, fmt.Errorf("decode notification: %w", err)
+		// No retry can decode it: say so and go on, rather than hold the shard for a day.
+		d.Logger.ErrorContext(ctx, "undecodable notification skipped", "sequenceNumber", rec.Change.SequenceNumber, "error", err.Error())
+		return nil, nil
 	}
 	chs, ok := cache[n.Receiver]
 	if !ok {

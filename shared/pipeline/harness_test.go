@@ -205,7 +205,8 @@ func (h *harness) replayStream(written ...chan string) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	filter, _ := localstack.ParseFilter(catalog.OutcomeFilter)
+	// The notifier's half of the notification consumer (the harness has no channels to dispatch to).
+	filter, _ := localstack.ParseFilter(`{"eventName":["INSERT"],"dynamodb":{"NewImage":{"itemType":{"S":["Outcome"]}}}}`)
 	var out notifier.Notifications = h.st
 	if len(written) > 0 {
 		out = recording{Notifications: h.st, written: written[0]}
