@@ -21,7 +21,7 @@ func main() {
 	d := &delivery.Deliverer{
 		Channels: st, Notifications: st, Log: st,
 		Later:         awsedge.RetryQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RETRY_QUEUE_URL")},
-		Returner:      queue,
+		Queue:         queue,
 		Sender:        awsedge.Sender(box, st),
 		Timing:        awsedge.Timing(),
 		RatePerSecond: awsedge.DeliveryRate(),

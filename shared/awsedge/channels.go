@@ -115,13 +115,29 @@ func (q DeliveryQueue) Enqueue(ctx context.Context, jobs ...webhook.Job) error {
 	return q.FIFO.SendPacked(ctx, msgs...)
 }
 
-// Return implements delivery.Returner: the messages are visible again at once.
-func (q DeliveryQueue) Return(ctx context.Context, handles []string) error {
+// Delete implements delivery.Queue.
+func (q DeliveryQueue) Delete(ctx context.Context, handles []string) error {
+	for len(handles) > 0 {
+		n := min(10, len(handles))
+		entries := make([]types.DeleteMessageBatchRequestEntry, n)
+		for i, h := range handles[:n] {
+			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
+		}
+		if _, err := q.FIFO.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries}); err != nil {
+			return err
+		}
+		handles = handles[n:]
+	}
+	return nil
+}
+
+// Release implements delivery.Queue: the messages are visible again after the pause.
+func (q DeliveryQueue) Release(ctx context.Context, handles []string, after time.Duration) error {
 	for len(handles) > 0 {
 		n := min(10, len(handles))
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, n)
 		for i, h := range handles[:n] {
-			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: 0}
+			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: int32(after.Seconds())}
 		}
 		if _, err := q.FIFO.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries}); err != nil {
 			return err

@@ -43,16 +43,26 @@ type Later interface {
 	Schedule(ctx context.Context, job webhook.Job, delay time.Duration) error
 }
 
-// Returner makes messages of the deliveries queue visible again at once, for the jobs a batch did
-// not reach (the queue's visibility timeout would hold them minutes).
-type Returner interface {
-	Return(ctx context.Context, receiptHandles []string) error
+// Queue is what the deliverer does with the messages of its own queue: a channel's finished jobs
+// are deleted as soon as the channel is done (so its next jobs are handed out while the batch's
+// other channels are still at work), and jobs handed back are made visible again after a pause
+// (none for jobs a batch did not reach; the queue's visibility timeout would hold them minutes).
+type Queue interface {
+	Delete(ctx context.Context, receiptHandles []string) error
+	Release(ctx context.Context, receiptHandles []string, after time.Duration) error
 }
 
 // GroupBudget is how long one batch spends on one channel before it leaves the channel's further
-// jobs for the next batch: a slow receiver holds its own batch for at most this and one attempt,
-// and the other channels of the batch are not kept waiting behind it.
+// jobs for the next batch.
 const GroupBudget = 2 * time.Second
+
+// ErrorPause is how long a job handed back after a transient failure (the table or the retry
+// queue failed) waits before it is handed out again: not at once, which would spin.
+const ErrorPause = 30 * time.Second
+
+// AttemptBudget bounds one attempt: a token fetch, the POST and, after a 401, both again, each
+// request within the 15 s of webhook.Timeout.
+const AttemptBudget = 30 * time.Second
 
 // Deliverer makes the attempts of the deliveries queue.
 type Deliverer struct {
@@ -60,7 +70,7 @@ type Deliverer struct {
 	Notifications NotificationStore
 	Log           AttemptLog
 	Later         Later
-	Returner      Returner
+	Queue         Queue
 	Sender        *Sender
 	Timing        webhook.Timing
 	// RatePerSecond caps the attempts to one channel (20 in every stage).
@@ -77,8 +87,9 @@ type record struct {
 }
 
 // Handle attempts a batch: the jobs of each channel one after another, paced, and the channels of
-// the batch side by side. It reports as failed the jobs it did not reach or could not finish, so
-// the queue hands them out again (a channel's later jobs wait behind them: FIFO).
+// the batch side by side. Each channel's finished jobs are deleted as soon as that channel is done;
+// the jobs it did not reach or could not finish are reported failed and handed back, so the queue
+// hands them out again (a channel's later jobs wait behind them: FIFO).
 func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	groups := map[string][]record{}
 	var order []string
@@ -95,65 +106,94 @@ func (d *Deliverer) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		groups[j.ChannelID] = append(groups[j.ChannelID], record{msg: m, job: j})
 	}
 	var (
-		mu       sync.Mutex
-		failed   []events.SQSMessage
-		attempts []webhook.Attempt
-		paced    time.Time // when the last channel of the batch may have its next attempt
-		wg       sync.WaitGroup
+		mu   sync.Mutex
+		resp events.SQSEventResponse
+		wg   sync.WaitGroup
 	)
 	for _, id := range order {
 		wg.Add(1)
 		go func(recs []record) {
 			defer wg.Done()
-			f, a, next := d.channel(ctx, recs)
+			back := d.finish(ctx, d.channel(ctx, recs))
 			mu.Lock()
-			failed, attempts = append(failed, f...), append(attempts, a...)
-			if next.After(paced) {
-				paced = next
+			for _, m := range back {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			}
 			mu.Unlock()
 		}(groups[id])
 	}
 	wg.Wait()
-	if len(attempts) > 0 {
-		// The log is the record, not the delivery: a log that cannot be written is reported, and
-		// the deliveries it describes are not made again.
-		if err := d.Log.AppendAttempts(context.WithoutCancel(ctx), attempts); err != nil {
-			d.Logger.ErrorContext(ctx, "delivery log not written", "attempts", len(attempts), "error", err.Error())
-		}
-	}
-	var resp events.SQSEventResponse
-	var handles []string
-	for _, m := range failed {
-		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-		handles = append(handles, m.ReceiptHandle)
-	}
-	if len(handles) > 0 && d.Returner != nil {
-		if err := d.Returner.Return(context.WithoutCancel(ctx), handles); err != nil {
-			d.Logger.WarnContext(ctx, "jobs left for the next batch wait for the visibility timeout", "error", err.Error())
-		}
-	}
-	// A channel's next batch may start as soon as this one returns: keep the pace across batches
-	// (the log was written meanwhile).
-	if wait := paced.Sub(d.Now()); !paced.IsZero() && wait > 0 {
-		d.Sleep(ctx, wait)
-	}
 	return resp, nil
 }
 
-// channel attempts one channel's jobs of the batch in order and answers the messages to hand out
-// again, the attempts made, and the earliest time the channel's next attempt may start.
-func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMessage, []webhook.Attempt, time.Time) {
+// groupResult is what became of one channel's jobs in a batch.
+type groupResult struct {
+	done     []events.SQSMessage // finished (delivered, failed, scheduled for a retry, or dropped)
+	skipped  []events.SQSMessage // not reached: back at once
+	failed   []events.SQSMessage // a transient failure: back after ErrorPause
+	attempts []webhook.Attempt
+	// paceUntil is the earliest the channel's next attempt may start.
+	paceUntil time.Time
+}
+
+// finish records a channel's attempts, keeps its pace, deletes its finished jobs and hands the
+// others back; it answers the messages to report failed.
+func (d *Deliverer) finish(ctx context.Context, g groupResult) []events.SQSMessage {
+	bg := context.WithoutCancel(ctx)
+	if len(g.attempts) > 0 {
+		// The log is the record, not the delivery: a log that cannot be written is reported, and
+		// the deliveries it describes are not made again.
+		if err := d.Log.AppendAttempts(bg, g.attempts); err != nil {
+			d.Logger.ErrorContext(ctx, "delivery log not written", "attempts", len(g.attempts), "error", err.Error())
+		}
+	}
+	// Deleting the finished jobs lets the queue hand out the channel's next ones: not before the
+	// pace allows their first attempt (the log was written meanwhile).
+	if wait := g.paceUntil.Sub(d.Now()); !g.paceUntil.IsZero() && wait > 0 {
+		d.Sleep(ctx, wait)
+	}
+	if len(g.done) > 0 {
+		if err := d.Queue.Delete(bg, handles(g.done)); err != nil {
+			// Lambda deletes them when the batch returns, as it does every success.
+			d.Logger.WarnContext(ctx, "finished jobs not deleted early", "error", err.Error())
+		}
+	}
+	for _, back := range []struct {
+		msgs  []events.SQSMessage
+		after time.Duration
+	}{{g.skipped, 0}, {g.failed, ErrorPause}} {
+		if len(back.msgs) > 0 {
+			if err := d.Queue.Release(bg, handles(back.msgs), back.after); err != nil {
+				d.Logger.WarnContext(ctx, "jobs handed back wait for the visibility timeout", "error", err.Error())
+			}
+		}
+	}
+	return append(g.skipped, g.failed...)
+}
+
+func handles(ms []events.SQSMessage) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ReceiptHandle
+	}
+	return out
+}
+
+// channel attempts one channel's jobs of the batch in order.
+func (d *Deliverer) channel(ctx context.Context, recs []record) groupResult {
+	var g groupResult
 	started := d.Now()
 	first := recs[0].job
 	ch, err := d.Channels.Channel(ctx, first.EntityID, first.ChannelID)
 	if errors.Is(err, webhook.ErrNotFound) {
 		d.Logger.InfoContext(ctx, "jobs of a deleted channel dropped", "channelId", first.ChannelID, "jobs", len(recs))
-		return nil, nil, time.Time{}
+		g.done = messages(recs)
+		return g
 	}
 	if err != nil {
 		d.Logger.WarnContext(ctx, "channel not read; its jobs come again", "channelId", first.ChannelID, "error", err.Error())
-		return messages(recs), nil, time.Time{}
+		g.failed = messages(recs)
+		return g
 	}
 	// The batch's notifications of this channel in one read (they are one receiver's).
 	keys := make([]string, len(recs))
@@ -163,37 +203,33 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 	stored, err := d.Notifications.StoredNotifications(ctx, first.EntityID, keys, started)
 	if err != nil {
 		d.Logger.WarnContext(ctx, "notifications not read; the jobs come again", "channelId", first.ChannelID, "error", err.Error())
-		return messages(recs), nil, time.Time{}
+		g.failed = messages(recs)
+		return g
 	}
 	interval := time.Duration(float64(time.Second) / d.RatePerSecond)
-	var attempts []webhook.Attempt
 	var last time.Time
-	paceUntil := func() time.Time {
-		if last.IsZero() {
-			return last
-		}
-		return last.Add(interval)
-	}
 	for i, r := range recs {
-		if i > 0 && d.Now().Sub(started) > GroupBudget {
-			return messages(recs[i:]), attempts, paceUntil()
+		deadline, bounded := ctx.Deadline()
+		if (i > 0 && d.Now().Sub(started) > GroupBudget) || (bounded && time.Until(deadline) < AttemptBudget+5*time.Second) {
+			g.skipped = messages(recs[i:])
+			break
 		}
 		j := r.job
 		now := d.Now()
 		base := webhook.Attempt{ChannelID: ch.ID, WebhookID: j.WebhookID, PublicReferenceID: j.PublicReferenceID, Attempt: j.Attempt, Time: now}
-		if !ch.Deliverable() {
-			base.Outcome, base.Error = webhook.Failed, "the channel is disabled"
-			attempts = append(attempts, base)
-			continue
-		}
 		n, ok := stored[j.NotificationKey]
-		if !ok {
-			base.Outcome, base.Error = webhook.Failed, "the notification is no longer stored (168 hours)"
-			attempts = append(attempts, base)
+		switch {
+		case !ch.Deliverable():
+			base.Outcome, base.Error = webhook.Failed, "the channel is disabled"
+			g.attempts, g.done = append(g.attempts, base), append(g.done, r.msg)
 			continue
-		}
-		if !ch.Matches(n.Type, n.Event) {
-			continue // the filter changed since the job was queued, or a replay by reference
+		case !ok:
+			base.Outcome, base.Error = webhook.Failed, "the notification is no longer stored (168 hours)"
+			g.attempts, g.done = append(g.attempts, base), append(g.done, r.msg)
+			continue
+		case !ch.Matches(n.Type, n.Event):
+			g.done = append(g.done, r.msg) // the filter changed since the job was queued, or a replay by reference
+			continue
 		}
 		if wait := last.Add(interval).Sub(d.Now()); !last.IsZero() && wait > 0 {
 			d.Sleep(ctx, wait)
@@ -206,16 +242,20 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) ([]events.SQSMes
 			next := j
 			next.Attempt, next.DueAt = j.Attempt+1, last.Add(retryIn)
 			if err := d.Later.Schedule(ctx, next, retryIn); err != nil {
-				// The attempt was made but its retry is not held: hand the job out again, which
-				// repeats the attempt (at least once) rather than losing the delivery.
+				// The attempt was made but its retry is not held: hand the job back, which repeats
+				// the attempt (at least once) rather than lose the delivery.
 				d.Logger.WarnContext(ctx, "retry not scheduled; the job comes again", "channelId", ch.ID, "error", err.Error())
-				return messages(recs[i:]), attempts, paceUntil()
+				g.failed = messages(recs[i:])
+				break
 			}
 		}
-		attempts = append(attempts, a)
+		g.attempts, g.done = append(g.attempts, a), append(g.done, r.msg)
 		d.health(ctx, &ch, a, res)
 	}
-	return nil, attempts, paceUntil()
+	if !last.IsZero() {
+		g.paceUntil = last.Add(interval)
+	}
+	return g
 }
 
 // judge turns an attempt's result into its log line and, when it is retried (Retrying), the wait

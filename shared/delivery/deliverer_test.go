@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -44,11 +45,18 @@ type fakeStore struct {
 	notices  []notification.Notification
 	later    []webhook.Job
 	disabled int
+	deleted  []string
+	released map[string]time.Duration
+	others   map[string]webhook.Channel // channels besides c1
+	readErr  error                      // StoredNotifications fails with it
 }
 
-func (f *fakeStore) Channel(_ context.Context, _, _ string) (webhook.Channel, error) {
+func (f *fakeStore) Channel(_ context.Context, _, id string) (webhook.Channel, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if c, ok := f.others[id]; ok {
+		return c, nil
+	}
 	return f.channel, nil
 }
 func (f *fakeStore) MarkFailing(_ context.Context, _, _ string, at time.Time) error {
@@ -76,6 +84,9 @@ func (f *fakeStore) DisableChannel(_ context.Context, _, _, reason string, at ti
 	return true, nil
 }
 func (f *fakeStore) StoredNotifications(_ context.Context, _ string, keys []string, _ time.Time) (map[string]notification.Notification, error) {
+	if f.readErr != nil {
+		return nil, f.readErr
+	}
 	out := map[string]notification.Notification{}
 	for _, k := range keys {
 		if n, ok := f.notes[k]; ok {
@@ -94,6 +105,20 @@ func (f *fakeStore) AppendAttempts(_ context.Context, as []webhook.Attempt) erro
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.attempts = append(f.attempts, as...)
+	return nil
+}
+func (f *fakeStore) Delete(_ context.Context, hs []string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, hs...)
+	return nil
+}
+func (f *fakeStore) Release(_ context.Context, hs []string, after time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, h := range hs {
+		f.released[h] = after
+	}
 	return nil
 }
 func (f *fakeStore) Schedule(_ context.Context, j webhook.Job, _ time.Duration) error {
@@ -115,14 +140,15 @@ func setup(t *testing.T, handler http.HandlerFunc) (*Deliverer, *fakeStore, *clo
 	st := &fakeStore{
 		channel: webhook.Channel{ID: "c1", EntityID: "NXT200000001", URL: srv.URL, Enabled: true, Status: webhook.StatusActive,
 			SigningKeys: []webhook.SigningKey{{Sealed: sealed}}},
-		notes: map[string]notification.Notification{},
+		notes:    map[string]notification.Notification{},
+		released: map[string]time.Duration{},
 	}
 	for i := range 30 {
 		k := "k" + strconv.Itoa(i)
 		st.notes[k] = notification.Notification{Type: "ReleaseRight", Event: "Update", Message: `{"n":` + strconv.Itoa(i) + `}`}
 	}
 	d := &Deliverer{
-		Channels: st, Notifications: st, Log: st, Later: st,
+		Channels: st, Notifications: st, Log: st, Later: st, Queue: st,
 		Sender: &Sender{HTTP: egress.Policy{AllowLoopback: true}.Client(net.DefaultResolver, 5*time.Second), Secrets: box, Now: clk.Now},
 		Timing: webhook.Timing{Scale: 1}, RatePerSecond: 20, Now: clk.Now, Sleep: clk.Sleep,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -134,7 +160,7 @@ func batch(keys ...string) events.SQSEvent {
 	var ev events.SQSEvent
 	for i, k := range keys {
 		body, _ := json.Marshal(webhook.Job{ChannelID: "c1", EntityID: "NXT200000001", NotificationKey: k, WebhookID: "msg_" + k, Attempt: 1, Run: webhook.Original})
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: "m" + strconv.Itoa(i), Body: string(body)})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: "m" + strconv.Itoa(i), ReceiptHandle: "h" + strconv.Itoa(i), Body: string(body)})
 	}
 	return ev
 }
@@ -217,6 +243,9 @@ func TestSlowChannelLeavesTheRestForTheNextBatch(t *testing.T) {
 	if len(st.attempts) != 2 || len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("%d attempts, handed back %+v", len(st.attempts), resp.BatchItemFailures)
 	}
+	if len(st.deleted) != 2 || st.released["h2"] != 0 || st.released["h3"] != 0 || len(st.released) != 2 {
+		t.Fatalf("finished jobs deleted %v, the rest handed back at once %v", st.deleted, st.released)
+	}
 }
 
 // TestExhaustedRetriesFail: the eighth attempt is the last; a failure there is Failed, nothing
@@ -232,5 +261,64 @@ func TestExhaustedRetriesFail(t *testing.T) {
 	d.Handle(context.Background(), ev)
 	if len(st.later) != 0 || st.attempts[0].Outcome != webhook.Failed || st.attempts[0].Attempt != webhook.MaxAttempts {
 		t.Fatalf("last attempt: %+v, scheduled %d", st.attempts, len(st.later))
+	}
+}
+
+func (f *fakeStore) deletedHas(h string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, d := range f.deleted {
+		if d == h {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSlowChannelDoesNotHoldTheOthers: in a batch with a hanging channel, the healthy channel's
+// jobs are attempted and deleted (so the queue hands out its next ones) while the hanging
+// channel's attempt is still waiting for an answer.
+func TestSlowChannelDoesNotHoldTheOthers(t *testing.T) {
+	release := make(chan struct{})
+	d, st, _ := setup(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	defer close(release)
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer healthy.Close()
+	other := st.channel
+	other.ID, other.URL = "c2", healthy.URL
+	st.others = map[string]webhook.Channel{"c2": other}
+	ev := batch("k0", "k1", "k2")
+	for i := 1; i < 3; i++ { // k1 and k2 go to the healthy channel
+		var j webhook.Job
+		json.Unmarshal([]byte(ev.Records[i].Body), &j)
+		j.ChannelID = "c2"
+		body, _ := json.Marshal(j)
+		ev.Records[i].Body = string(body)
+	}
+	done := make(chan struct{})
+	go func() { d.Handle(context.Background(), ev); close(done) }()
+	deadline := time.After(10 * time.Second)
+	for !(st.deletedHas("h1") && st.deletedHas("h2")) {
+		select {
+		case <-done:
+			t.Fatal("the batch ended before the hanging channel answered")
+		case <-deadline:
+			t.Fatal("the healthy channel's jobs were not finished while the other channel hung")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if st.deletedHas("h0") {
+		t.Fatal("the hanging channel's job was deleted before it was answered")
+	}
+}
+
+// TestTransientFailuresComeBackAfterAPause: when the table fails, the channel's jobs are handed
+// back to come again after ErrorPause, not at once (which would spin through SQS's receive count).
+func TestTransientFailuresComeBackAfterAPause(t *testing.T) {
+	d, st, _ := setup(t, func(w http.ResponseWriter, r *http.Request) {})
+	st.readErr = errors.New("ProvisionedThroughputExceededException")
+	resp, _ := d.Handle(context.Background(), batch("k0", "k1"))
+	if len(resp.BatchItemFailures) != 2 || st.released["h0"] != ErrorPause || st.released["h1"] != ErrorPause || len(st.attempts) != 0 {
+		t.Fatalf("failures %+v, released %v", resp.BatchItemFailures, st.released)
 	}
 }

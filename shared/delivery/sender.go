@@ -54,6 +54,8 @@ type Result struct {
 // Send POSTs body to the channel as webhook id. A token it fetches is set on ch, so the channel's
 // next jobs in the batch use it too.
 func (s *Sender) Send(ctx context.Context, ch *webhook.Channel, webhookID string, body []byte) Result {
+	ctx, cancel := context.WithTimeout(ctx, AttemptBudget)
+	defer cancel()
 	start := s.Now()
 	res := s.send(ctx, ch, webhookID, body, false)
 	if res.Status == http.StatusUnauthorized && ch.Auth.OAuth() {
