@@ -167,9 +167,12 @@ func (a *API) Replace(ctx context.Context, r *apigw.Request) (apigw.Response, er
 	if err := decode(r.Body, &req); err != nil {
 		return apigw.Response{}, err
 	}
+	// Stored secrets carry over only to the same token endpoint, client and user: otherwise a PUT
+	// could send them somewhere else without knowing them.
 	stored := ch
-	if req.Authentication != nil && !strings.EqualFold(req.Authentication.Type, string(ch.Auth.Type)) {
-		stored = webhook.Channel{} // secrets of another type do not carry over
+	if auth := req.Authentication; auth == nil || !strings.EqualFold(auth.Type, string(ch.Auth.Type)) ||
+		auth.TokenEndpoint != ch.Auth.TokenEndpoint || auth.ClientID != ch.Auth.ClientID || auth.Username != ch.Auth.Username {
+		stored = webhook.Channel{}
 	}
 	checked, err := webhook.Check(ctx, req, a.CheckURL, &stored)
 	if err != nil {

@@ -405,6 +405,18 @@ func TestOAuthChannel(t *testing.T) {
 			t.Errorf("delivery without the token: %q", d.auth)
 		}
 	}
+	// A PUT keeps the stored secrets only for the same token endpoint, client and user: one that
+	// points elsewhere must send them again (else it could collect them).
+	same := `{"name":"oauth","url":"` + rc.srv.URL + `","authentication":{"type":"OAuth2ClientCredentials","tokenEndpoint":"` + tokens.URL +
+		`","clientId":"platform","scopes":"webhooks.write","authHeaders":{"X-Tenant":"t1"}}}`
+	if a := call(t, "PUT", api+channelsPath+"/"+id, h, same); a.status != 200 {
+		t.Fatalf("PUT with the same endpoint and no secret: %d %s", a.status, a.rawBody)
+	}
+	elsewhere := strings.Replace(same, tokens.URL, rc.srv.URL+"/collect", 1)
+	a = call(t, "PUT", api+channelsPath+"/"+id, h, elsewhere)
+	if errs, _ := a.body["errors"].(map[string]any); a.status != 400 || errs["authentication.clientSecret"] == nil {
+		t.Fatalf("PUT to another token endpoint without the secret: %d %s", a.status, a.rawBody)
+	}
 }
 
 // TestReplayAndRotation: replay by reference and by time delivers the stored notifications again
