@@ -396,10 +396,10 @@ func TestOAuthChannel(t *testing.T) {
 	askRights(t, api, h)
 	delivered(4)
 	mu.Lock()
-	defer mu.Unlock()
 	if issued != 4 {
 		t.Errorf("after the token expired the platform fetched %d tokens in all, want 4", issued)
 	}
+	mu.Unlock()
 	for _, d := range rc.deliveries() {
 		if !strings.HasPrefix(d.auth, "Bearer tok-") {
 			t.Errorf("delivery without the token: %q", d.auth)
