@@ -29,7 +29,7 @@ type Store interface {
 	CreateChannel(ctx context.Context, c webhook.Channel) error
 	Channels(ctx context.Context, entity string) ([]webhook.Channel, error)
 	Channel(ctx context.Context, entity, id string) (webhook.Channel, error)
-	ReplaceChannel(ctx context.Context, c webhook.Channel, readVersion int) error
+	ReplaceChannel(ctx context.Context, c webhook.Channel, readVersion int, clearDelivery bool) error
 	DeleteChannel(ctx context.Context, entity, id string) error
 	Attempts(ctx context.Context, q webhook.LogQuery) (webhook.LogPage, error)
 	AppendAttempts(ctx context.Context, as []webhook.Attempt) error
@@ -98,7 +98,7 @@ func (a *API) Create(ctx context.Context, r *apigw.Request) (apigw.Response, err
 // apply sets a checked request on a channel, sealing the secrets it carries.
 func (a *API) apply(ctx context.Context, ch *webhook.Channel, c webhook.Checked, now time.Time) error {
 	ch.Name, ch.URL, ch.Headers, ch.Auth, ch.Filter = c.Name, c.URL, c.Headers, c.Auth, c.Filter
-	// A token fetched with the old settings is not used with the new ones.
+	// A token fetched with the old settings is not used with the new ones (the store removes it).
 	ch.SealedToken, ch.TokenExpires = nil, nil
 	switch {
 	case c.Enabled && (!ch.Enabled || ch.Status != webhook.StatusActive):
@@ -183,14 +183,15 @@ func (a *API) Replace(ctx context.Context, r *apigw.Request) (apigw.Response, er
 		return apigw.Response{}, err
 	}
 	ch.Version++
-	if err := a.replace(ctx, ch, read); err != nil {
+	// The receiver's token and the failure streak belong to the channel as it was.
+	if err := a.replace(ctx, ch, read, true); err != nil {
 		return apigw.Response{}, err
 	}
 	return apigw.JSON(http.StatusOK, webhook.ViewOf(ch))
 }
 
-func (a *API) replace(ctx context.Context, ch webhook.Channel, read int) error {
-	switch err := a.Store.ReplaceChannel(ctx, ch, read); {
+func (a *API) replace(ctx context.Context, ch webhook.Channel, read int, clearDelivery bool) error {
+	switch err := a.Store.ReplaceChannel(ctx, ch, read, clearDelivery); {
 	case errors.Is(err, webhook.ErrNotFound):
 		return notFound()
 	case errors.Is(err, store.ErrChannelChanged):
@@ -283,7 +284,7 @@ func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, err
 	}
 	read := ch.Version
 	ch.SigningKeys, ch.Version = keys, ch.Version+1
-	if err := a.replace(ctx, ch, read); err != nil {
+	if err := a.replace(ctx, ch, read, false); err != nil {
 		return apigw.Response{}, err
 	}
 	return apigw.JSON(http.StatusOK, map[string]string{"signingSecret": secret})

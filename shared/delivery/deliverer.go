@@ -18,13 +18,12 @@ type ChannelStore interface {
 	Channel(ctx context.Context, entity, id string) (webhook.Channel, error)
 	MarkFailing(ctx context.Context, entity, id string, at time.Time) error
 	ClearFailing(ctx context.Context, entity, id string) error
-	DisableChannel(ctx context.Context, entity, id, reason string, at time.Time) (bool, error)
+	DisableChannel(ctx context.Context, entity, id, reason string, at time.Time, notice notification.Notification) (bool, error)
 }
 
-// NotificationStore reads the notification a job names and stores the ChannelDisabled notice.
+// NotificationStore reads the notifications the jobs name.
 type NotificationStore interface {
 	StoredNotifications(ctx context.Context, receiver string, keys []string, now time.Time) (map[string]notification.Notification, error)
-	PutNotifications(ctx context.Context, ns []notification.Notification) error
 }
 
 // AttemptLog is the delivery log.
@@ -303,18 +302,15 @@ func (d *Deliverer) health(ctx context.Context, ch *webhook.Channel, a webhook.A
 }
 
 func (d *Deliverer) disable(ctx context.Context, ch *webhook.Channel, reason string, at time.Time) {
-	changed, err := d.Channels.DisableChannel(ctx, ch.EntityID, ch.ID, reason, at)
+	changed, err := d.Channels.DisableChannel(ctx, ch.EntityID, ch.ID, reason, at, webhook.DisabledNotice(*ch, reason, at))
 	if err != nil {
+		// The next failure tries again: the channel is still active.
 		d.Logger.ErrorContext(ctx, "channel not disabled", "channelId", ch.ID, "error", err.Error())
 		return
 	}
 	ch.Enabled, ch.Status = false, webhook.StatusDisabled
-	if !changed {
-		return // another delivery disabled it first and sent the notice
-	}
-	d.Logger.InfoContext(ctx, "channel disabled", "channelId", ch.ID, "reason", reason)
-	if err := d.Notifications.PutNotifications(ctx, []notification.Notification{webhook.DisabledNotice(*ch, reason, at)}); err != nil {
-		d.Logger.ErrorContext(ctx, "ChannelDisabled notification not stored", "channelId", ch.ID, "error", err.Error())
+	if changed {
+		d.Logger.InfoContext(ctx, "channel disabled", "channelId", ch.ID, "reason", reason)
 	}
 }
 

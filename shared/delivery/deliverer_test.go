@@ -73,7 +73,7 @@ func (f *fakeStore) ClearFailing(_ context.Context, _, _ string) error {
 	f.channel.FailingSince = nil
 	return nil
 }
-func (f *fakeStore) DisableChannel(_ context.Context, _, _, reason string, at time.Time) (bool, error) {
+func (f *fakeStore) DisableChannel(_ context.Context, _, _, reason string, at time.Time, notice notification.Notification) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.channel.Status != webhook.StatusActive {
@@ -81,6 +81,7 @@ func (f *fakeStore) DisableChannel(_ context.Context, _, _, reason string, at ti
 	}
 	f.channel.Status, f.channel.Enabled, f.channel.DisabledReason = webhook.StatusDisabled, false, reason
 	f.disabled++
+	f.notices = append(f.notices, notice)
 	return true, nil
 }
 func (f *fakeStore) StoredNotifications(_ context.Context, _ string, keys []string, _ time.Time) (map[string]notification.Notification, error) {
@@ -94,12 +95,6 @@ func (f *fakeStore) StoredNotifications(_ context.Context, _ string, keys []stri
 		}
 	}
 	return out, nil
-}
-func (f *fakeStore) PutNotifications(_ context.Context, ns []notification.Notification) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.notices = append(f.notices, ns...)
-	return nil
 }
 func (f *fakeStore) AppendAttempts(_ context.Context, as []webhook.Attempt) error {
 	f.mu.Lock()

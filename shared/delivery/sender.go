@@ -40,7 +40,7 @@ type Sender struct {
 
 // TokenStore keeps a channel's current bearer token, sealed.
 type TokenStore interface {
-	SaveToken(ctx context.Context, entity, id string, sealed []byte, expires time.Time) error
+	SaveToken(ctx context.Context, entity, id string, version int, sealed []byte, expires time.Time) error
 }
 
 // Result of an attempt.
@@ -224,7 +224,7 @@ func (s *Sender) token(ctx context.Context, ch *webhook.Channel, fresh bool) (st
 	s.remember(sealed, answer.AccessToken)
 	if s.Tokens != nil {
 		// Kept for the others; if it cannot be, each deliverer fetches its own until it can.
-		_ = s.Tokens.SaveToken(ctx, ch.EntityID, ch.ID, sealed, expires)
+		_ = s.Tokens.SaveToken(ctx, ch.EntityID, ch.ID, ch.Version, sealed, expires)
 	}
 	return answer.AccessToken, nil
 }

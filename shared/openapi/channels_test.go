@@ -375,7 +375,7 @@ func (m *memChannels) Channel(_ context.Context, entity, id string) (webhook.Cha
 	return webhook.Channel{}, webhook.ErrNotFound
 }
 
-func (m *memChannels) ReplaceChannel(_ context.Context, c webhook.Channel, readVersion int) error {
+func (m *memChannels) ReplaceChannel(_ context.Context, c webhook.Channel, readVersion int, _ bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i, old := range m.chs {

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -112,18 +115,56 @@ func (s *Store) Channel(ctx context.Context, entity, id string) (webhook.Channel
 	return c, err
 }
 
-// ReplaceChannel writes a changed channel over the version it was read at (ErrChannelChanged when
-// another write came between, webhook.ErrNotFound when it was deleted).
-func (s *Store) ReplaceChannel(ctx context.Context, c webhook.Channel, readVersion int) error {
+// deliveryFields are what the deliverers keep on a channel: a replace by its owner leaves them as
+// they are now, not as they were read (a streak cleared meanwhile stays cleared).
+var deliveryFields = map[string]bool{"failingSince": true, "sealedToken": true, "tokenExpires": true}
+
+// ReplaceChannel writes the owner's fields of a changed channel over the version it was read at
+// (ErrChannelChanged when another write of the owner came between, webhook.ErrNotFound when it was
+// deleted). clearDelivery also removes what the deliverers keep (the token after a change of the
+// receiver's settings, the failure streak when the channel is enabled again).
+func (s *Store) ReplaceChannel(ctx context.Context, c webhook.Channel, readVersion int, clearDelivery bool) error {
 	item, err := channelItem(c)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item,
-		ConditionExpression:                 aws.String("attribute_exists(pk) AND #v = :v"),
-		ExpressionAttributeNames:            map[string]string{"#v": "version"},
-		ExpressionAttributeValues:           map[string]types.AttributeValue{":v": num(int64(readVersion))},
+	names := map[string]string{"#v": "version"}
+	vals := map[string]types.AttributeValue{":read": num(int64(readVersion))}
+	var set, remove []string
+	i := 0
+	for name, v := range item {
+		if name == attrPK || name == attrSK || deliveryFields[name] {
+			continue
+		}
+		i++
+		k := strconv.Itoa(i)
+		names["#a"+k], vals[":a"+k] = name, v
+		set = append(set, "#a"+k+" = :a"+k)
+	}
+	// Owner fields the new channel no longer has (a secret of another authentication type).
+	for _, name := range []string{"sealedClientSecret", "sealedPassword", "disabledReason", "disabledSince"} {
+		if _, ok := item[name]; !ok {
+			remove = append(remove, name)
+		}
+	}
+	if clearDelivery {
+		for name := range deliveryFields {
+			remove = append(remove, name)
+		}
+	}
+	sort.Strings(set)
+	sort.Strings(remove)
+	expr := "SET " + strings.Join(set, ", ")
+	if len(remove) > 0 {
+		expr += " REMOVE " + strings.Join(remove, ", ")
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]},
+		UpdateExpression:                    aws.String(expr),
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND #v = :read"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           vals,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -161,18 +202,20 @@ func (s *Store) DeleteChannel(ctx context.Context, entity, id string) error {
 }
 
 // MarkFailing records the first failure since the last delivery (only if none is recorded: a
-// failing channel is written once, not on every attempt). It reports the recorded start.
+// failing channel is written once, not on every attempt).
 func (s *Store) MarkFailing(ctx context.Context, entity, id string, at time.Time) error {
 	return s.updateChannel(ctx, entity, id, "SET failingSince = :t", "attribute_exists(pk) AND attribute_not_exists(failingSince)",
 		map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))})
 }
 
-// SaveToken keeps the bearer token a deliverer fetched, sealed, for the channel's other deliverers.
-func (s *Store) SaveToken(ctx context.Context, entity, id string, sealed []byte, expires time.Time) error {
-	err := s.updateChannel(ctx, entity, id, "SET sealedToken = :t, tokenExpires = :e", "attribute_exists(pk)",
-		map[string]types.AttributeValue{":t": &types.AttributeValueMemberB{Value: sealed}, ":e": str(expires.UTC().Format(time.RFC3339Nano))})
+// SaveToken keeps the bearer token a deliverer fetched, sealed, for the channel's other deliverers:
+// only on the version it was fetched for (a token fetched before the owner changed the channel is
+// not kept after).
+func (s *Store) SaveToken(ctx context.Context, entity, id string, version int, sealed []byte, expires time.Time) error {
+	err := s.updateChannel(ctx, entity, id, "SET sealedToken = :t, tokenExpires = :e", "version = :v",
+		map[string]types.AttributeValue{":t": &types.AttributeValueMemberB{Value: sealed}, ":e": str(expires.UTC().Format(time.RFC3339Nano)), ":v": num(int64(version))})
 	if errors.Is(err, errUnchanged) {
-		return nil // deleted meanwhile
+		return nil // changed or deleted meanwhile
 	}
 	return err
 }
@@ -182,19 +225,33 @@ func (s *Store) ClearFailing(ctx context.Context, entity, id string) error {
 	return s.updateChannel(ctx, entity, id, "REMOVE failingSince", "attribute_exists(failingSince)", nil)
 }
 
-// DisableChannel disables an active channel and reports whether this call did it (so that one
-// ChannelDisabled notification is sent, however many deliveries see the failure).
-func (s *Store) DisableChannel(ctx context.Context, entity, id, reason string, at time.Time) (bool, error) {
-	err := s.updateChannel(ctx, entity, id,
-		"SET #s = :d, enabled = :f, disabledReason = :r, disabledSince = :t, version = version + :one REMOVE failingSince",
-		"#s = :a", map[string]types.AttributeValue{
-			":d": str(webhook.StatusDisabled), ":a": str(webhook.StatusActive), ":f": &types.AttributeValueMemberBOOL{Value: false},
-			":r": str(reason), ":t": str(at.UTC().Format(time.RFC3339Nano)), ":one": num(1),
-		}, "#s", "status")
-	if errors.Is(err, errUnchanged) {
-		return false, nil
+// DisableChannel disables an active channel and stores the notice that tells its entity, in one
+// transaction; it reports whether this call did it (so that one notice is stored, however many
+// deliveries see the failure, and never none).
+func (s *Store) DisableChannel(ctx context.Context, entity, id, reason string, at time.Time, notice notification.Notification) (bool, error) {
+	item, err := NotificationItem(notice)
+	if err != nil {
+		return false, err
 	}
-	return err == nil, err
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName:                &s.table,
+			Key:                      map[string]types.AttributeValue{attrPK: str(channelPK(entity)), attrSK: str(channelSK(id))},
+			UpdateExpression:         aws.String("SET #s = :d, enabled = :f, disabledReason = :r, disabledSince = :t, version = version + :one REMOVE failingSince"),
+			ConditionExpression:      aws.String("#s = :a"),
+			ExpressionAttributeNames: map[string]string{"#s": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":d": str(webhook.StatusDisabled), ":a": str(webhook.StatusActive), ":f": &types.AttributeValueMemberBOOL{Value: false},
+				":r": str(reason), ":t": str(at.UTC().Format(time.RFC3339Nano)), ":one": num(1),
+			},
+		}},
+		{Put: &types.Put{TableName: &s.table, Item: item}},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) > 0 && deref(tce.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+		return false, nil // already disabled (or deleted): its notice, if any, was stored then
+	}
+	return err == nil, permanent(err)
 }
 
 var errUnchanged = errors.New("condition not met")
@@ -301,25 +358,29 @@ func (s *Store) Attempts(ctx context.Context, q webhook.LogQuery) (webhook.LogPa
 	}
 }
 
-// StoredNotifications reads a receiver's notifications by key (BatchGetItem, a hundred a call);
-// those TTL or the 168 hours have taken are not in the answer.
+// StoredNotifications reads a receiver's notifications by key (BatchGetItem, a hundred a call,
+// strongly consistent: a job may come moments after its notification was written, and an
+// eventually consistent miss would be taken for a notification aged out). Those TTL or the 168
+// hours have taken are not in the answer.
 func (s *Store) StoredNotifications(ctx context.Context, receiver string, keys []string, now time.Time) (map[string]notification.Notification, error) {
-	entries := make([]map[string]types.AttributeValue, len(keys))
-	for i, k := range keys {
-		entries[i] = key(notifPK(receiver), k)
-	}
-	items, err := s.fetch(ctx, entries)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]notification.Notification, len(items))
-	for _, it := range items {
-		var n notification.Notification
-		if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
-			return nil, err
+	out := make(map[string]notification.Notification, len(keys))
+	for start := 0; start < len(keys); start += 100 {
+		batch := make([]map[string]types.AttributeValue, 0, 100)
+		for _, k := range keys[start:min(start+100, len(keys))] {
+			batch = append(batch, key(notifPK(receiver), k))
 		}
-		if now.Sub(n.StoredOn) < notification.Retention {
-			out[sVal(it[attrSK])] = n
+		err := s.batchGet(ctx, batch, true, func(it map[string]types.AttributeValue) error {
+			var n notification.Notification
+			if err := attributevalue.UnmarshalMapWithOptions(it, &n, jsonTagsDecode); err != nil {
+				return err
+			}
+			if now.Sub(n.StoredOn) < notification.Retention {
+				out[sVal(it[attrSK])] = n
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
