@@ -294,26 +294,26 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
-	// Channel secrets: the endpoints that take them may only seal (Encrypt), the senders open them
-	// (Decrypt) and seal tokens, on the channel key alone; the others may do neither.
+	// Channel secrets: the endpoints that take them may only seal (GenerateDataKey), the senders
+	// open them (Decrypt) and seal tokens, on the channel key alone; the others may do neither.
 	for _, fn := range catalog.Platform().Functions {
 		var want []string
 		switch fn.Name {
 		case "channel-create", "channel-replace", "channel-rotate-secret":
-			want = []string{"kms:Encrypt"}
+			want = []string{"kms:GenerateDataKey"}
 		case "channel-test", "webhook-deliverer":
 			// They open secrets, and seal the bearer tokens they fetch from receivers.
-			want = []string{"kms:Decrypt", "kms:Encrypt"}
+			want = []string{"kms:Decrypt", "kms:GenerateDataKey"}
 		}
 		pol := policyOf(t, tpl, fn.Name)
-		for _, action := range []string{"kms:Encrypt", "kms:Decrypt"} {
+		for _, action := range []string{"kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"} {
 			has, wanted := strings.Contains(pol, `"`+action+`"`), slices.Contains(want, action)
 			if has != wanted {
 				t.Errorf("%s: %s allowed %v, want %v", fn.Name, action, has, wanted)
 			}
 		}
 		for _, st := range statementsOf(t, tpl, fn.Name) {
-			if a := js(st["Action"]); (strings.Contains(a, "kms:Encrypt") || strings.Contains(a, "kms:Decrypt")) && !strings.Contains(js(st["Resource"]), "ChannelSecretKey") {
+			if a := js(st["Action"]); (strings.Contains(a, "kms:GenerateDataKey") || strings.Contains(a, "kms:Decrypt")) && !strings.Contains(js(st["Resource"]), "ChannelSecretKey") {
 				t.Errorf("%s may use another key for channel secrets: %s", fn.Name, js(st))
 			}
 		}

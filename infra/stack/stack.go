@@ -102,9 +102,9 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		RemovalPolicy: removal,
 	})
 
-	// Channel secrets (signing secrets, receivers' OAuth2 secrets) are sealed with this key, the
-	// channel id as encryption context: the channel endpoints may only Encrypt, the senders only
-	// Decrypt.
+	// Channel secrets (signing secrets, receivers' OAuth2 secrets and tokens) are sealed under data
+	// keys of this key, the channel id as encryption context: the endpoints that take secrets may
+	// only make data keys (GenerateDataKey); the senders also Decrypt them.
 	channelKey := awskms.NewKey(st, jsii.String("ChannelSecretKey"), &awskms.KeyProps{
 		Description:       jsii.String("CPu " + props.Stage + " notification-channel secrets"),
 		EnableKeyRotation: jsii.Bool(true),
@@ -232,9 +232,9 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				tokenKey.Grant(f, jsii.String("kms:GetPublicKey"))
 			case g.On == catalog.ClientSecretKey && g.Access == catalog.Mac:
 				secretKey.Grant(f, jsii.String("kms:GenerateMac"))
-			case g.On == catalog.ChannelKey && g.Access == catalog.Encrypt:
-				channelKey.Grant(f, jsii.String("kms:Encrypt"))
-			case g.On == catalog.ChannelKey && g.Access == catalog.Decrypt:
+			case g.On == catalog.ChannelKey && g.Access == catalog.Seal:
+				channelKey.Grant(f, jsii.String("kms:GenerateDataKey"))
+			case g.On == catalog.ChannelKey && g.Access == catalog.Open:
 				channelKey.Grant(f, jsii.String("kms:Decrypt"))
 			default:
 				panic(fmt.Sprintf("function %s: unsupported grant %+v", fn.Name, g))

@@ -2,6 +2,8 @@ package awsedge
 
 import (
 	"context"
+	"encoding/binary"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/portcommunity/cpu/shared/channels"
@@ -24,29 +27,55 @@ import (
 	"github.com/portcommunity/cpu/shared/webhook"
 )
 
-// KMSBox seals channel secrets with a symmetric KMS key (secretbox.Box); the channel id is the
-// encryption context, so a sealed secret opens only for its channel (and CloudTrail shows which).
+// KMSBox seals channel secrets with envelope encryption under a symmetric KMS key
+// (secretbox.Box): each value gets a fresh data key (kms:GenerateDataKey), which seals it with
+// AES-256-GCM and is stored encrypted beside it; opening decrypts the data key (kms:Decrypt). The
+// channel id is the encryption context, so a sealed value opens only for its channel (and
+// CloudTrail says which). KMS's own Encrypt takes at most 4 KB, which a receiver's bearer token
+// may pass.
 type KMSBox struct {
 	Client *kms.Client
 	KeyArn string
 }
 
-// Seal implements secretbox.Box.
+// Seal implements secretbox.Box: the encrypted data key's length (2 bytes), the encrypted data
+// key, then the value sealed under the data key.
 func (b KMSBox) Seal(ctx context.Context, plaintext []byte, owner string) ([]byte, error) {
-	out, err := b.Client.Encrypt(ctx, &kms.EncryptInput{KeyId: &b.KeyArn, Plaintext: plaintext, EncryptionContext: map[string]string{"channelId": owner}})
+	out, err := b.Client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+		KeyId: &b.KeyArn, KeySpec: kmstypes.DataKeySpecAes256, EncryptionContext: map[string]string{"channelId": owner},
+	})
 	if err != nil {
 		return nil, err
 	}
-	return out.CiphertextBlob, nil
+	box, err := secretbox.NewLocal(out.Plaintext)
+	clear(out.Plaintext)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := box.Seal(ctx, plaintext, owner)
+	if err != nil {
+		return nil, err
+	}
+	head := binary.BigEndian.AppendUint16(nil, uint16(len(out.CiphertextBlob)))
+	return append(append(head, out.CiphertextBlob...), sealed...), nil
 }
 
 // Open implements secretbox.Box.
 func (b KMSBox) Open(ctx context.Context, sealed []byte, owner string) ([]byte, error) {
-	out, err := b.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: &b.KeyArn, CiphertextBlob: sealed, EncryptionContext: map[string]string{"channelId": owner}})
+	if len(sealed) < 2 || len(sealed) < 2+int(binary.BigEndian.Uint16(sealed)) {
+		return nil, errors.New("not a sealed value")
+	}
+	n := 2 + int(binary.BigEndian.Uint16(sealed))
+	out, err := b.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: &b.KeyArn, CiphertextBlob: sealed[2:n], EncryptionContext: map[string]string{"channelId": owner}})
 	if err != nil {
 		return nil, err
 	}
-	return out.Plaintext, nil
+	box, err := secretbox.NewLocal(out.Plaintext)
+	clear(out.Plaintext)
+	if err != nil {
+		return nil, err
+	}
+	return box.Open(ctx, sealed[n:], owner)
 }
 
 // SecretBox reads the CHANNEL_SECRET_KEY setting: kms:<key ARN> in AWS, local:<base64> locally.

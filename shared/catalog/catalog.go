@@ -107,12 +107,12 @@ const (
 	Read Access = iota
 	Write
 	ReadWrite
-	Send    // sqs:SendMessage (receiving comes with the event source mapping)
-	Sign    // kms:Sign on the token key
-	Verify  // kms:GetPublicKey on the token key
-	Mac     // kms:GenerateMac on the client-secret key
-	Encrypt // kms:Encrypt on the channel key
-	Decrypt // kms:Decrypt on the channel key
+	Send   // sqs:SendMessage (receiving comes with the event source mapping)
+	Sign   // kms:Sign on the token key
+	Verify // kms:GetPublicKey on the token key
+	Mac    // kms:GenerateMac on the client-secret key
+	Seal   // kms:GenerateDataKey on the channel key (a data key seals each secret)
+	Open   // kms:Decrypt on the channel key (of a sealed secret's data key)
 )
 
 // Resource a grant applies to.
@@ -395,20 +395,20 @@ func channelFunctions() []Function {
 	}
 	sealEnv := []Env{{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, {Name: "CHANNEL_EGRESS", Ref: EnvChannelEgress}}
 	test := api("channel-test", "POST "+base+"/{channelId}/test: deliver a Ping now and answer the attempt's result",
-		route("POST", "/{channelId}/test"), []Grant{read, writeLog, writeChannels, {On: ChannelKey, Access: Decrypt}, {On: ChannelKey, Access: Encrypt}}, sealEnv...)
+		route("POST", "/{channelId}/test"), []Grant{read, writeLog, writeChannels, {On: ChannelKey, Access: Open}, {On: ChannelKey, Access: Seal}}, sealEnv...)
 	// An attempt may take 15 s, and a token fetch before it as long: inside API Gateway's 29 s.
 	test.Timeout = 28 * time.Second
 	return []Function{
 		api("channel-create", "POST "+base+": create a notification channel (201 with its signing secret, shown once)",
-			route("POST", ""), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+			route("POST", ""), []Grant{read, writeChannels, {On: ChannelKey, Access: Seal}}, sealEnv...),
 		api("channel-list", "GET "+base+": the caller's notification channels", route("GET", ""), []Grant{read}),
 		api("channel-read", "GET "+base+"/{channelId}: one of the caller's channels", route("GET", "/{channelId}"), []Grant{read}),
 		api("channel-replace", "PUT "+base+"/{channelId}: replace a channel (secrets left out keep their values)",
-			route("PUT", "/{channelId}"), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+			route("PUT", "/{channelId}"), []Grant{read, writeChannels, {On: ChannelKey, Access: Seal}}, sealEnv...),
 		api("channel-delete", "DELETE "+base+"/{channelId}: delete a channel", route("DELETE", "/{channelId}"), []Grant{read, writeChannels}),
 		test,
 		api("channel-rotate-secret", "POST "+base+"/{channelId}/rotate-secret: a new signing secret; the old one signs beside it for 24 hours",
-			route("POST", "/{channelId}/rotate-secret"), []Grant{read, writeChannels, {On: ChannelKey, Access: Encrypt}}, sealEnv...),
+			route("POST", "/{channelId}/rotate-secret"), []Grant{read, writeChannels, {On: ChannelKey, Access: Seal}}, sealEnv...),
 		api("channel-deliveries", "GET "+base+"/{channelId}/deliveries: the channel's delivery log", route("GET", "/{channelId}/deliveries"), []Grant{read}),
 		api("channel-replay", "POST "+base+"/{channelId}/replay: deliver stored notifications again",
 			route("POST", "/{channelId}/replay"), []Grant{read, {On: QueueResource, Queue: ReplayQueue, Access: Send}},
@@ -423,10 +423,10 @@ func channelFunctions() []Function {
 				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
 				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
 			),
-			// It records attempts, a channel's failure streak and receiver's token (sealed: Encrypt),
-			// and the ChannelDisabled notice.
+			// It records attempts, a channel's failure streak and its receiver's token (sealed), and
+			// the ChannelDisabled notice.
 			Grants: []Grant{read, writeLog, writeChannels, {On: Table, Access: Write, KeyPrefix: NotificationPrefix, Batch: true},
-				{On: ChannelKey, Access: Decrypt}, {On: ChannelKey, Access: Encrypt}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
+				{On: ChannelKey, Access: Open}, {On: ChannelKey, Access: Seal}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
 			// A batch spends at most delivery.GroupBudget on a channel, plus one attempt (15 s) and
 			// its token fetch (15 s).
 			Timeout:  60 * time.Second,
@@ -476,7 +476,6 @@ const (
 	// NotificationPrefix starts the partition key of a receiver's notifications.
 	NotificationPrefix = "NOTIF#"
 )
-
 
 // readsEnv is the environment of the async reads (they record their answer as an outcome).
 var readsEnv = env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts})

@@ -194,9 +194,12 @@ func (s *Sender) token(ctx context.Context, ch *webhook.Channel, fresh bool) (st
 		return "", errors.New(describe(err))
 	}
 	defer resp.Body.Close()
-	raw, _, err := egress.ReadLimited(resp.Body)
+	raw, truncated, err := egress.ReadUpTo(resp.Body, egress.MaxTokenResponseBytes)
 	if err != nil {
 		return "", err
+	}
+	if truncated {
+		return "", fmt.Errorf("the answer is larger than %d bytes", egress.MaxTokenResponseBytes)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("answered %d", resp.StatusCode)

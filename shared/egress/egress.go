@@ -470,10 +470,19 @@ func (p Policy) control(network, address string, _ syscall.RawConn) error {
 // hold the caller (the client's timeout bounds a slow one). A nil body reads as empty. On a read error
 // it returns what it read with the error.
 func ReadLimited(body io.Reader) (data []byte, truncated bool, err error) {
+	return ReadUpTo(body, MaxResponseBytes)
+}
+
+// MaxTokenResponseBytes is how much of a token endpoint's answer is read: OAuth2 answers with
+// refresh and id tokens beside the access token run to several kilobytes.
+const MaxTokenResponseBytes = 64 << 10
+
+// ReadUpTo is ReadLimited with another limit.
+func ReadUpTo(body io.Reader, limit int) (data []byte, truncated bool, err error) {
 	if body == nil {
 		return nil, false, nil
 	}
-	buf := make([]byte, MaxResponseBytes+1)
+	buf := make([]byte, limit+1)
 	n := 0
 	for n < len(buf) {
 		m, err := body.Read(buf[n:])
@@ -484,11 +493,11 @@ func ReadLimited(body io.Reader) (data []byte, truncated bool, err error) {
 		if err != nil {
 			// io.ReadFull would turn an early io.EOF into io.ErrUnexpectedEOF; a body's own
 			// io.ErrUnexpectedEOF (a connection cut before Content-Length) must stay an error.
-			if n > MaxResponseBytes {
-				return buf[:MaxResponseBytes], true, nil // the answer is complete: there was more
+			if n > limit {
+				return buf[:limit], true, nil // the answer is complete: there was more
 			}
 			return buf[:n], false, err
 		}
 	}
-	return buf[:MaxResponseBytes], true, nil
+	return buf[:limit], true, nil
 }
