@@ -258,13 +258,21 @@ func (a *API) Test(ctx context.Context, r *apigw.Request) (apigw.Response, error
 	return apigw.JSON(http.StatusOK, out)
 }
 
-// Rotate serves POST …/{channelId}/rotate-secret: a new signing secret, shown this once; the
-// previous one signs beside it for 24 hours. A second rotation inside the window drops the oldest
-// secret at once (only two ever sign).
+// Rotate serves POST …/{channelId}/rotate-secret: a new signing secret, shown this once; every
+// secret it replaces keeps signing beside it until 24 hours after its replacement. At most
+// MaxSigningKeys sign at once: a rotation beyond that inside the window is 409, naming when the
+// oldest stops.
 func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	ch, err := a.channel(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
+	}
+	now := a.Now().UTC()
+	active := ch.ActiveKeys(now)
+	if len(active) >= MaxSigningKeys {
+		oldest := active[len(active)-1].Until
+		return apigw.Response{}, problem.New(problem.KindConflict,
+			"The channel has %d signing secrets in use; rotate again after %s, when the oldest stops signing.", len(active), oldest.Format(time.RFC3339))
 	}
 	secret, _, err := webhook.NewSigningSecret()
 	if err != nil {
@@ -274,13 +282,13 @@ func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, err
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "seal the signing secret")
 	}
-	now := a.Now().UTC()
 	until := now.Add(RotationWindow)
 	keys := []webhook.SigningKey{{Sealed: sealed, CreatedOn: now}}
-	if len(ch.SigningKeys) > 0 {
-		prev := ch.SigningKeys[0]
-		prev.Until = &until
-		keys = append(keys, prev)
+	for i, k := range active {
+		if i == 0 {
+			k.Until = &until // the current one, replaced now
+		}
+		keys = append(keys, k)
 	}
 	read := ch.Version
 	ch.SigningKeys, ch.Version = keys, ch.Version+1
@@ -289,6 +297,10 @@ func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, err
 	}
 	return apigw.JSON(http.StatusOK, map[string]string{"signingSecret": secret})
 }
+
+// MaxSigningKeys bounds the secrets that sign a delivery at once (the current one and those it
+// replaced within 24 hours): each is a signature in every delivery's header.
+const MaxSigningKeys = 3
 
 // Delivery log bounds: a page answers at most LogPageSize attempts and reads at most LogReadLimit
 // (a rare outcome over 30 days of a busy channel answers a short page with a Link to go on).

@@ -460,6 +460,13 @@ func TestReplayAndRotation(t *testing.T) {
 			t.Fatalf("replay after rotation verified with one secret: %d deliveries, %+v", len(d), d[len(d)-1])
 		}
 	}
+	// Every replaced secret signs for its 24 hours: three at most, then a rotation waits (409).
+	if a := call(t, "POST", api+channelsPath+"/"+id+"/rotate-secret", h, ""); a.status != 200 {
+		t.Fatalf("second rotation: %d %s", a.status, a.rawBody)
+	}
+	if a := call(t, "POST", api+channelsPath+"/"+id+"/rotate-secret", h, ""); a.status != 409 {
+		t.Fatalf("a fourth signing secret: %d %s", a.status, a.rawBody)
+	}
 	// A disabled channel is not replayed to: 409.
 	put := `{"name":"replay","url":"` + rc.srv.URL + `","enabled":false}`
 	if a := call(t, "PUT", api+channelsPath+"/"+id, h, put); a.status != 200 || a.body["status"] != "Disabled" {
