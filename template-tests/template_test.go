@@ -572,15 +572,29 @@ func TestQueuesStreamsAndSchedules(t *testing.T) {
 			streams++
 		}
 	}
+	aged := 0
+	for _, q := range c.Queues {
+		if q.AgeAlarm > 0 {
+			aged++
+		}
+		retention := float64(4 * 24 * 3600)
+		if q.RetentionDays > 0 {
+			retention = float64(q.RetentionDays * 24 * 3600)
+		}
+		if main := byName["cpu-staging-"+q.PhysicalName()]; main["MessageRetentionPeriod"] != retention {
+			t.Errorf("queue %s keeps messages %v s, want %v", q.Name, main["MessageRetentionPeriod"], retention)
+		}
+	}
 	alarms := tpl.resources("AWS::CloudWatch::Alarm")
-	if len(alarms) != len(c.Queues)+2*streams || len(queues) != 2*len(c.Queues)+streams {
-		t.Errorf("%d queues, %d alarms for %d queues and %d stream consumers", len(queues), len(alarms), len(c.Queues), streams)
+	if len(alarms) != len(c.Queues)+aged+2*streams || len(queues) != 2*len(c.Queues)+streams {
+		t.Errorf("%d queues, %d alarms for %d queues (%d with an age alarm) and %d stream consumers", len(queues), len(alarms), len(c.Queues), aged, streams)
 	}
 	ages := 0
 	for _, a := range alarms {
 		switch {
 		case a["MetricName"] == "IteratorAge" && a["Namespace"] == "AWS/Lambda":
 			ages++
+		case a["MetricName"] == "ApproximateAgeOfOldestMessage" && a["Namespace"] == "AWS/SQS":
 		case a["MetricName"] != "ApproximateNumberOfMessagesVisible" || a["ComparisonOperator"] != "GreaterThanThreshold":
 			t.Errorf("alarm %s", js(a))
 		}

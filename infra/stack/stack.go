@@ -121,11 +121,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 			EnforceSSL:      jsii.Bool(true),
 		})
+		retention := 4
+		if q.RetentionDays > 0 {
+			retention = q.RetentionDays
+		}
 		mainProps := &awssqs.QueueProps{
 			QueueName:         jsii.String(fmt.Sprintf("cpu-%s-%s", props.Stage, q.PhysicalName())),
 			Fifo:              boolPtrIf(q.FIFO),
 			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(q.VisibilityTimeout.Seconds())),
-			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(float64(retention))),
 			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
 			EnforceSSL:        jsii.Bool(true),
 			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceives))},
@@ -137,6 +141,18 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		main := awssqs.NewQueue(st, jsii.String(pascal(q.Name)), mainProps)
 		queues[q.Name], dlqs[q.Name] = main, dlq
 		alarmOnDLQ(st, pascal(q.Name)+"DlqAlarm", dlq)
+		if q.AgeAlarm > 0 {
+			awscloudwatch.NewAlarm(st, jsii.String(pascal(q.Name)+"AgeAlarm"), &awscloudwatch.AlarmProps{
+				AlarmDescription: jsii.String(fmt.Sprintf("The oldest message of %s has waited more than %v: its consumer falls behind.", q.Name, q.AgeAlarm)),
+				Metric: main.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
+					Statistic: jsii.String("Maximum"), Period: awscdk.Duration_Minutes(jsii.Number(5)),
+				}),
+				Threshold:          jsii.Number(q.AgeAlarm.Seconds()),
+				EvaluationPeriods:  jsii.Number(1),
+				ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+				TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+			})
+		}
 	}
 
 	resolve := func(e catalog.Env) string {

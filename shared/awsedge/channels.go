@@ -3,8 +3,8 @@ package awsedge
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -176,8 +176,9 @@ func (q DeliveryQueue) Release(ctx context.Context, handles []string, after time
 	return nil
 }
 
-// RetryQueue is the standard queue that holds a retry until its time (delivery.Later): SQS delays
-// a message at most 15 minutes, so the retrier sends longer waits round again.
+// RetryQueue is the standard queue that holds a retry until its time (delivery.Later and
+// delivery.Holder): SQS delays a message at most 15 minutes; the retrier holds longer waits by the
+// message's visibility.
 type RetryQueue struct {
 	Client *sqs.Client
 	URL    string
@@ -191,6 +192,14 @@ func (q RetryQueue) Schedule(ctx context.Context, j webhook.Job, delay time.Dura
 	}
 	secs := int32(math.Ceil(min(delay, 15*time.Minute).Seconds()))
 	_, err = q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), DelaySeconds: max(secs, 0)})
+	return err
+}
+
+// Hold implements delivery.Holder: the message is invisible for d (whole seconds, rounded up).
+func (q RetryQueue) Hold(ctx context.Context, handle string, d time.Duration) error {
+	_, err := q.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(q.URL), ReceiptHandle: aws.String(handle), VisibilityTimeout: int32(math.Ceil(d.Seconds())),
+	})
 	return err
 }
 

@@ -42,6 +42,10 @@ type QueueTrigger struct {
 	// MaxConcurrency, when set, bounds the batches in flight at once (the event source mapping's
 	// maximum concurrency; the local stack runs min(MaxConcurrency, LocalPollers) pollers).
 	MaxConcurrency int
+	// HoldsVisibility: the consumer sets the visibility of the messages it hands back itself (to
+	// hold them until a time), as Lambda leaves it; the local stack's quick retry of failures
+	// must not override it.
+	HoldsVisibility bool
 }
 
 // LocalPollers bounds the pollers (and function processes) the local stack runs for one queue.
@@ -175,6 +179,10 @@ type Queue struct {
 	// HighThroughput (FIFO only) deduplicates and limits throughput per message group instead of
 	// per queue, so busy containers do not share one queue-wide limit.
 	HighThroughput bool
+	// RetentionDays keeps messages this long (4 when unset); SQS drops older ones without a DLQ.
+	RetentionDays int
+	// AgeAlarm, when set, raises an alarm when the oldest message has waited longer.
+	AgeAlarm time.Duration
 }
 
 // DLQName is the name of a queue's dead-letter queue.
@@ -435,12 +443,14 @@ func channelFunctions() []Function {
 		{
 			Name:        "webhook-retrier",
 			Description: "Holds failed deliveries until their next attempt is due, then queues them behind their channel's others",
-			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RetryQueue, BatchSize: 10}},
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RetryQueue, BatchSize: 10, HoldsVisibility: true}},
 			Env: env(
 				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
 				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
 			),
-			Grants:   []Grant{{On: QueueResource, Queue: DeliveryQueue, Access: Send}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
+			// It holds retries by their visibility (a right of its queue's consumer): it sends only
+			// to the deliveries queue.
+			Grants:   []Grant{{On: QueueResource, Queue: DeliveryQueue, Access: Send}},
 			Timeout:  30 * time.Second,
 			MemoryMB: 128,
 		},
@@ -525,8 +535,13 @@ func Queues() []Queue {
 		// The deliverer never fails a job for its receiver's sake (retries are jobs of their own);
 		// a message comes back only when the table or a queue failed, or the batch left it for the
 		// next one (a slow channel), so SQS's count is set out of reach as for commands.
-		{Name: DeliveryQueue, FIFO: true, HighThroughput: true, MaxReceives: 1000, VisibilityTimeout: 360 * time.Second},
-		{Name: RetryQueue, MaxReceives: 10, VisibilityTimeout: 180 * time.Second},
+		// A channel takes its jobs one after another: a receiver that answers slowly builds a
+		// backlog, which an alarm reports after an hour and SQS keeps for two weeks.
+		{Name: DeliveryQueue, FIFO: true, HighThroughput: true, MaxReceives: 1000, VisibilityTimeout: 360 * time.Second,
+			RetentionDays: 14, AgeAlarm: time.Hour},
+		// A retry waits in its message (at most 12 hours a receive: the retrier holds it by its
+		// visibility), so a receive count of 100 is never reached by waiting alone.
+		{Name: RetryQueue, MaxReceives: 100, VisibilityTimeout: 180 * time.Second, RetentionDays: 14},
 		{Name: ReplayQueue, MaxReceives: 10, VisibilityTimeout: 360 * time.Second},
 	}
 }

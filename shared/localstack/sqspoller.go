@@ -28,6 +28,9 @@ type SQSPoller struct {
 	// RetryDelay makes a failed message visible again sooner than the queue's visibility timeout
 	// (which is sized for AWS: six times the function timeout), so local retries take seconds.
 	RetryDelay time.Duration
+	// KeepVisibility leaves failed messages as the consumer set them (catalog.QueueTrigger's
+	// HoldsVisibility), as Lambda does.
+	KeepVisibility bool
 }
 
 // Run polls until ctx ends.
@@ -103,6 +106,9 @@ func (p *SQSPoller) deliver(ctx context.Context, msgs []sqstypes.Message) {
 	for i, m := range msgs {
 		id := aws.ToString(m.MessageId)
 		if failed[id] {
+			if p.KeepVisibility {
+				continue
+			}
 			_, _ = p.Client.ChangeMessageVisibility(context.WithoutCancel(ctx), &sqs.ChangeMessageVisibilityInput{
 				QueueUrl: aws.String(p.QueueURL), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: int32(p.RetryDelay.Seconds()),
 			})

@@ -28,7 +28,7 @@ func startTriggers(ctx, pctx context.Context, b *Backends, table string, urls Qu
 			// concurrency); with one, a FIFO queue's groups would wait for each other here.
 			for range max(1, min(t.Queue.MaxConcurrency, catalog.LocalPollers)) {
 				p := &SQSPoller{Client: sqsClient, QueueURL: urls[t.Queue.Queue], QueueArn: arn, BatchSize: t.Queue.BatchSize,
-					Invoker: invokers[fn.Name], Log: log.With("function", fn.Name), RetryDelay: time.Second}
+					Invoker: invokers[fn.Name], Log: log.With("function", fn.Name), RetryDelay: time.Second, KeepVisibility: t.Queue.HoldsVisibility}
 				go p.Run(pctx)
 			}
 		case t.Stream != nil:
