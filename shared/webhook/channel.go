@@ -144,10 +144,33 @@ type View struct {
 	CreatedOn      string            `json:"createdOn"`
 }
 
-// ViewOf is the API's view of a channel.
+// Hidden stands in the API's answers for the value of a header that holds a credential
+// (Authorization, API keys, cookies): such values are write-only like the other secrets. Sent back
+// in a PUT, it keeps the stored value.
+const Hidden = "(write-only)"
+
+// credentialHeaders are the headers whose values are credentials.
+var credentialHeaders = map[string]bool{"authorization": true, "x-api-key": true, "api-key": true, "apikey": true, "cookie": true, "x-auth-token": true}
+
+func hideCredentials(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		if credentialHeaders[strings.ToLower(k)] {
+			v = Hidden
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// ViewOf is the API's view of a channel: no secret, no credential header's value.
 func ViewOf(c Channel) View {
+	auth := c.Auth
+	if auth.AuthHeaders != nil {
+		auth.AuthHeaders = hideCredentials(auth.AuthHeaders)
+	}
 	v := View{
-		ChannelID: c.ID, Name: c.Name, URL: c.URL, Headers: c.Headers, Authentication: c.Auth, Filter: c.Filter,
+		ChannelID: c.ID, Name: c.Name, URL: c.URL, Headers: hideCredentials(c.Headers), Authentication: auth, Filter: c.Filter,
 		Enabled: c.Enabled, Status: c.Status, CreatedOn: c.CreatedOn.UTC().Format(time.RFC3339),
 	}
 	if v.Headers == nil {
@@ -220,7 +243,11 @@ func Check(ctx context.Context, r Request, checkURL URLCheck, stored *Channel) (
 		v.Add("name", "'name' must not contain control characters.")
 	}
 	checkAddress(ctx, &v, "url", r.URL, checkURL)
-	out.Headers = checkHeaders(&v, "headers", r.Headers)
+	var storedHeaders map[string]string
+	if stored != nil {
+		storedHeaders = stored.Headers
+	}
+	out.Headers = restoreHidden(&v, "headers", checkHeaders(&v, "headers", r.Headers), storedHeaders)
 	auth := AuthenticationReq{Type: string(AuthNone)}
 	if r.Authentication != nil {
 		auth = *r.Authentication
@@ -297,7 +324,11 @@ func checkAuth(ctx context.Context, v *problem.Validation, a AuthenticationReq, 
 	if n := utf8.RuneCountInString(a.Scopes); n > MaxScopesChars || !plain(a.Scopes) {
 		v.Add(f+".scopes", "'authentication.scopes' must be at most %d characters of plain text.", MaxScopesChars)
 	}
-	out.AuthHeaders = checkHeaders(v, f+".authHeaders", a.AuthHeaders)
+	var storedAuthHeaders map[string]string
+	if stored != nil {
+		storedAuthHeaders = stored.Auth.AuthHeaders
+	}
+	out.AuthHeaders = restoreHidden(v, f+".authHeaders", checkHeaders(v, f+".authHeaders", a.AuthHeaders), storedAuthHeaders)
 	if _, ok := headerNamed(out.AuthHeaders, "Authorization"); ok {
 		v.Add(f+".authHeaders", "'authentication.authHeaders' must not set Authorization: the client authenticates with HTTP Basic.")
 	}
@@ -349,6 +380,22 @@ func checkHeaders(v *problem.Validation, field string, h map[string]string) map[
 		out[name] = value
 	}
 	return out
+}
+
+// restoreHidden puts back the stored value of a credential header sent as Hidden (a PUT of what a
+// GET answered); with no stored value there is nothing to keep.
+func restoreHidden(v *problem.Validation, field string, h, stored map[string]string) map[string]string {
+	for k, val := range h {
+		if val != Hidden {
+			continue
+		}
+		if old, ok := headerNamed(stored, k); ok && credentialHeaders[strings.ToLower(k)] {
+			h[k] = old
+		} else {
+			v.Add(field, "'%s' sends %s as %q, which keeps a stored value only: send the value itself.", field, k, Hidden)
+		}
+	}
+	return h
 }
 
 func headerNamed(h map[string]string, name string) (string, bool) {

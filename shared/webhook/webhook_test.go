@@ -218,3 +218,21 @@ func TestRotationWindow(t *testing.T) {
 		t.Fatal("the previous key signs until its window closes, then only the new one")
 	}
 }
+
+// TestCredentialHeadersAreWriteOnly: a header that holds a credential is answered hidden, and a
+// PUT that sends the hidden value back keeps the stored one.
+func TestCredentialHeadersAreWriteOnly(t *testing.T) {
+	stored := webhook.Channel{Headers: map[string]string{"Authorization": "Bearer fixed", "X-Team": "ops"},
+		Auth: webhook.Authentication{Type: webhook.AuthNone}}
+	v := webhook.ViewOf(stored)
+	if v.Headers["Authorization"] != webhook.Hidden || v.Headers["X-Team"] != "ops" || stored.Headers["Authorization"] != "Bearer fixed" {
+		t.Fatalf("view: %v", v.Headers)
+	}
+	c, err := webhook.Check(context.Background(), webhook.Request{Name: "x", URL: "https://hooks.example.com/", Headers: v.Headers}, public(), &stored)
+	if err != nil || c.Headers["Authorization"] != "Bearer fixed" {
+		t.Fatalf("PUT of the view: %v %v", c.Headers, err)
+	}
+	if _, err := webhook.Check(context.Background(), webhook.Request{Name: "x", URL: "https://hooks.example.com/", Headers: v.Headers}, public(), nil); err == nil {
+		t.Fatal("a create with the hidden placeholder was taken")
+	}
+}
