@@ -172,7 +172,10 @@ func (a *API) Replace(ctx context.Context, r *apigw.Request) (apigw.Response, er
 	stored := ch
 	if auth := req.Authentication; auth == nil || !strings.EqualFold(auth.Type, string(ch.Auth.Type)) ||
 		auth.TokenEndpoint != ch.Auth.TokenEndpoint || auth.ClientID != ch.Auth.ClientID || auth.Username != ch.Auth.Username {
-		stored = webhook.Channel{Headers: ch.Headers} // the receiver's own credential headers go to the same url
+		stored = webhook.Channel{Headers: ch.Headers}
+	}
+	if req.URL != ch.URL {
+		stored.Headers = nil // nor do credential headers go to another url unless sent again
 	}
 	checked, err := webhook.Check(ctx, req, a.CheckURL, &stored)
 	if err != nil {
