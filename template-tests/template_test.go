@@ -318,9 +318,21 @@ func TestLeastPrivilege(t *testing.T) {
 			}
 		}
 	}
+	// The deliverer talks to addresses its users choose: it reads channels and notifications only.
+	for _, st := range statementsOf(t, tpl, "webhook-deliverer") {
+		a := js(st["Action"])
+		if strings.Contains(a, "dynamodb:GetItem") || strings.Contains(a, "dynamodb:Query") || strings.Contains(a, "dynamodb:Scan") {
+			if c := js(st["Condition"]); c != `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["CHAN#*"]}}` && c != `{"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["NOTIF#*"]}}` {
+				t.Errorf("webhook-deliverer may read beyond channels and notifications: %s", js(st))
+			}
+		}
+	}
 	for _, name := range []string{"channel-list", "channel-read", "channel-deliveries"} {
-		if pol := policyOf(t, tpl, name); strings.Contains(pol, "dynamodb:PutItem") || strings.Contains(pol, "sqs:SendMessage") {
-			t.Errorf("%s may write: %s", name, pol)
+		pol := policyOf(t, tpl, name)
+		for _, w := range []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "sqs:SendMessage", "kms:"} {
+			if strings.Contains(pol, w) {
+				t.Errorf("%s may %s: %s", name, w, pol)
+			}
 		}
 	}
 	// Only the token function may derive the client-secret key.
@@ -458,7 +470,7 @@ func TestRestAPI(t *testing.T) {
 				t.Errorf("%s ANY is not a 405: %s", stage, js(m))
 			}
 		}
-		if got := len(byMethod["GET"]) + len(byMethod["POST"]) + len(byMethod["PUT"]); got != routes {
+		if got := len(byMethod["GET"]) + len(byMethod["POST"]) + len(byMethod["PUT"]) + len(byMethod["DELETE"]); got != routes {
 			t.Errorf("%s: %d methods for %d routes", stage, got, routes)
 		}
 		responses := map[string]map[string]any{}

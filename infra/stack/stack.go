@@ -219,6 +219,15 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		b.Functions[fn.Name] = f
 		for _, g := range fn.Grants {
 			switch {
+			case g.On == catalog.Table && g.Access == catalog.Read && g.KeyPrefix != "":
+				// Only items whose partition key starts with the prefix (IAM's LeadingKeys).
+				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"),
+					Resources: jsii.Strings(*b.Table.TableArn()),
+					Conditions: &map[string]any{
+						"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": []string{g.KeyPrefix + "*"}},
+					},
+				}))
 			case g.On == catalog.Table && g.Access == catalog.Read:
 				b.Table.GrantReadData(f)
 			case g.On == catalog.Table && g.Access == catalog.Write && g.KeyPrefix != "":

@@ -136,8 +136,8 @@ type Grant struct {
 	On     Resource
 	Queue  string // for QueueResource and DeadLetterQueueResource
 	Access Access
-	// KeyPrefix, on a Write grant of the Table, limits it to items whose partition key starts with
-	// it (IAM's dynamodb:LeadingKeys).
+	// KeyPrefix, on a Read or Write grant of the Table, limits it to items whose partition key
+	// starts with it (IAM's dynamodb:LeadingKeys).
 	KeyPrefix string
 	// Batch, on a Write grant with a KeyPrefix, also allows BatchWriteItem on those items.
 	Batch bool
@@ -431,9 +431,11 @@ func channelFunctions() []Function {
 				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
 				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
 			),
-			// It records attempts, a channel's failure streak and its receiver's token (sealed), and
-			// the ChannelDisabled notice.
-			Grants: []Grant{read, writeLog, writeChannels, {On: Table, Access: Write, KeyPrefix: NotificationPrefix, Batch: true},
+			// It talks to addresses its users choose, so it may read only channels and
+			// notifications, and write only attempts, a channel's failure streak and its receiver's
+			// token (sealed), and the ChannelDisabled notice.
+			Grants: []Grant{{On: Table, Access: Read, KeyPrefix: ChannelPrefix}, {On: Table, Access: Read, KeyPrefix: NotificationPrefix},
+				writeLog, writeChannels, {On: Table, Access: Write, KeyPrefix: NotificationPrefix, Batch: true},
 				{On: ChannelKey, Access: Open}, {On: ChannelKey, Access: Seal}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
 			// A batch spends at most delivery.GroupBudget on a channel, plus one attempt (15 s) and
 			// its token fetch (15 s).

@@ -205,13 +205,18 @@ func TestChannelReceivesTheNotificationsOfARelease(t *testing.T) {
 }
 
 // TestChannelRetriesOnSchedule: a receiver that answers 503 three times gets the same webhook-id
-// again after each step of the schedule (scaled a thousandfold on the test stack: 5 ms, 0.3 s,
-// 1.8 s), and the fourth attempt is delivered; the log shows Retrying, Retrying, Retrying,
-// Delivered. A Retry-After is honoured.
+// again after each step of the schedule (scaled two thousandfold on the test stack: 2.5 ms,
+// 0.15 s, 0.9 s), and the fourth attempt is delivered; the log shows Retrying, Retrying, Retrying,
+// Delivered. A dead receiver's delivery is attempted eight times on schedule, then Failed. A
+// Retry-After is honoured.
 func TestChannelRetriesOnSchedule(t *testing.T) {
 	t.Parallel()
 	api := startStack(t)
 	h := party(t, api, 1)
+	dead, _ := net.Listen("tcp", "127.0.0.1:0")
+	deadURL := "http://" + dead.Addr().String()
+	dead.Close() // nothing listens there now: every connection is refused
+	deadID, _ := createChannel(t, api, h, map[string]any{"name": "dead", "url": deadURL})
 	rc := newReceiver(t)
 	rc.answer = func(n int, _ *http.Request) int {
 		if n <= 3 {
@@ -221,13 +226,14 @@ func TestChannelRetriesOnSchedule(t *testing.T) {
 	}
 	id, secret := createChannel(t, api, h, map[string]any{"name": "retries", "url": rc.srv.URL})
 	rc.setSecrets(secret)
-	askRights(t, api, h)
+	ref := askRights(t, api, h)
 	testenv.Eventually(30*time.Second, func() bool { return len(rc.deliveries()) >= 4 })
 	got := rc.deliveries()
 	if len(got) != 4 {
 		t.Fatalf("%d attempts", len(got))
 	}
-	steps := []time.Duration{5 * time.Millisecond, 300 * time.Millisecond, 1800 * time.Millisecond}
+	steps := []time.Duration{2500 * time.Microsecond, 150 * time.Millisecond, 900 * time.Millisecond, 3600 * time.Millisecond,
+		9 * time.Second, 18 * time.Second, 18 * time.Second}
 	for i := 1; i < 4; i++ {
 		if got[i].id != got[0].id {
 			t.Fatalf("webhook-id changed between attempts: %s %s", got[0].id, got[i].id)
@@ -244,10 +250,27 @@ func TestChannelRetriesOnSchedule(t *testing.T) {
 			t.Fatalf("log: %+v", log)
 		}
 	}
+	defer func() {
+		// The dead channel: eight attempts a step of the schedule apart, the eighth Failed.
+		testenv.EventuallyEvery(3*time.Minute, time.Second, func() bool {
+			log = deliveryLog(t, api, h, deadID, "?publicReferenceId="+ref)
+			return len(log) == 8 && log[0].Outcome == "Failed"
+		})
+		if len(log) != 8 || log[0].Outcome != "Failed" || log[0].Status != nil || log[0].Error == "" {
+			t.Fatalf("the dead channel's log: %+v", log)
+		}
+		for i := 0; i < 7; i++ { // newest first
+			newer, _ := time.Parse(time.RFC3339Nano, log[i].Time)
+			older, _ := time.Parse(time.RFC3339Nano, log[i+1].Time)
+			if log[i].Attempt != 8-i || log[i+1].Outcome != "Retrying" || newer.Sub(older) < steps[6-i]*9/10 {
+				t.Fatalf("dead attempt %d came %v after the one before (step %v): %+v", log[i].Attempt, newer.Sub(older), steps[6-i], log)
+			}
+		}
+	}()
 
-	// 429 with Retry-After: 2000 s (2 s at this scale) holds the next attempt back at least that long.
+	// 429 with Retry-After: 4000 s (2 s at this scale) holds the next attempt back at least that long.
 	rc2 := newReceiver(t)
-	rc2.retryAfter = "2000"
+	rc2.retryAfter = "4000" // 2 s at this scale
 	rc2.answer = func(n int, _ *http.Request) int {
 		if n == 1 {
 			return 429
@@ -266,10 +289,11 @@ func TestChannelRetriesOnSchedule(t *testing.T) {
 
 // TestRetriesSurviveARestart: after a failed attempt every deliverer and retrier process is killed
 // (as Lambda may replace a sandbox at any time); the retry was held by the queue, so the delivery
-// arrives once the receiver is healthy.
+// arrives once the receiver is healthy. On the isolated stack, before the parallel tests: killing
+// the shared stack's deliverers would disturb the tests that count deliveries.
 func TestRetriesSurviveARestart(t *testing.T) {
-	t.Parallel()
-	api := startStack(t)
+	s := isolatedStack(t)
+	api := s.api
 	h := party(t, api, 2)
 	rc := newReceiver(t)
 	healthy := make(chan struct{})
@@ -285,22 +309,23 @@ func TestRetriesSurviveARestart(t *testing.T) {
 	rc.setSecrets(secret)
 	ref := askRights(t, api, h)
 	testenv.EventuallyEvery(30*time.Second, apiPoll, func() bool { return len(deliveryLog(t, api, h, id, "?publicReferenceId="+ref)) >= 1 })
-	killed := killFunctions(t, "webhook-deliverer", "webhook-retrier")
+	killed := killFunctions(t, s.bin, "webhook-deliverer", "webhook-retrier")
 	if killed == 0 {
 		t.Fatal("no delivering process found to kill")
 	}
 	close(healthy)
-	// (The entity is the terminal of other tests' releases: their deliveries may come too.)
 	query := "?status=Delivered&publicReferenceId=" + ref
 	testenv.EventuallyEvery(60*time.Second, apiPoll, func() bool { return len(deliveryLog(t, api, h, id, query)) == 1 })
 	log := deliveryLog(t, api, h, id, query)
 	if len(log) != 1 || log[0].Attempt < 2 {
 		t.Fatalf("after the restart: %+v (killed %d processes)", log, killed)
 	}
+	call(t, "DELETE", api+channelsPath+"/"+id, h, "")
 }
 
-// killFunctions kills the stack's processes of the named functions (their pools start new ones).
-func killFunctions(t *testing.T, names ...string) int {
+// killFunctions kills the processes of the named functions started from bin, one stack's (their
+// pools start new ones).
+func killFunctions(t *testing.T, bin string, names ...string) int {
 	t.Helper()
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	n := 0
@@ -311,7 +336,7 @@ func killFunctions(t *testing.T, names ...string) int {
 		}
 		exe := strings.SplitN(string(raw), "\x00", 2)[0]
 		for _, name := range names {
-			if exe == filepath.Join(binDir, name) {
+			if exe == filepath.Join(bin, name) {
 				pid, _ := strconv.Atoi(strings.Split(p, "/")[2])
 				if syscall.Kill(pid, syscall.SIGKILL) == nil {
 					n++
@@ -634,4 +659,68 @@ func TestDeliveriesArePacedAndFiltered(t *testing.T) {
 	if n := len(none.deliveries()); n != 0 {
 		t.Errorf("a channel filtered to ReleaseLight got %d ReleaseRight notifications", n)
 	}
+}
+
+// TestHangingChannelHoldsNoOther: an entity's channel whose receiver never answers does not delay
+// its other channel: the healthy one receives every notification while the hanging one's first
+// attempt is still waiting out its 15 seconds.
+func TestHangingChannelHoldsNoOther(t *testing.T) {
+	t.Parallel()
+	api := startStack(t)
+	h := party(t, api, 2)
+	var mu sync.Mutex
+	var firstStarted, firstGaveUp time.Time
+	hang := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if firstStarted.IsZero() {
+			firstStarted = time.Now()
+		}
+		mu.Unlock()
+		select {
+		case <-hang:
+		case <-r.Context().Done(): // the platform gave up (its 15 s)
+			mu.Lock()
+			if firstGaveUp.IsZero() {
+				firstGaveUp = time.Now()
+			}
+			mu.Unlock()
+		}
+	}))
+	defer func() { close(hang); hanging.Close() }()
+	hangID, _ := createChannel(t, api, h, map[string]any{"name": "hanging", "url": hanging.URL})
+	rc := newReceiver(t)
+	id, secret := createChannel(t, api, h, map[string]any{"name": "healthy", "url": rc.srv.URL})
+	rc.setSecrets(secret)
+	refs := map[string]bool{}
+	for range 3 {
+		refs[askRights(t, api, h)] = true
+	}
+	got := func() int {
+		n := 0
+		for _, d := range rc.deliveries() {
+			var env struct {
+				PublicReferenceID string `json:"publicReferenceId"`
+			}
+			json.Unmarshal(d.body, &env)
+			if refs[env.PublicReferenceID] {
+				n++
+			}
+		}
+		return n
+	}
+	testenv.Eventually(60*time.Second, func() bool { return got() >= 3 })
+	healthyDone := time.Now()
+	mu.Lock()
+	started, gaveUp := firstStarted, firstGaveUp
+	mu.Unlock()
+	if got() != 3 {
+		t.Fatalf("the healthy channel received %d of 3", got())
+	}
+	if !started.IsZero() && !gaveUp.IsZero() && gaveUp.Before(healthyDone) {
+		t.Fatalf("the healthy channel's deliveries waited for the hanging one's attempt (started %v, gave up %v, healthy done %v)",
+			started, gaveUp, healthyDone)
+	}
+	call(t, "DELETE", api+channelsPath+"/"+hangID, h, "")
+	call(t, "DELETE", api+channelsPath+"/"+id, h, "")
 }

@@ -32,16 +32,13 @@ const soakNotifications = 5000
 // deduplication on webhook-id (duplicates are counted and allowed: delivery is at least once);
 // the dead one's deliveries are attempted and retried on the schedule, none is lost.
 //
-// A stack of its own: the schedule runs a hundred times faster (5 s → 50 ms, 5 min → 3 s, 30 min
+// On the isolated stack: the schedule runs a hundred times faster (5 s → 50 ms, 5 min → 3 s, 30 min
 // → 18 s) and the cap on deliveries a second to one channel is lifted to 1,000, so the soak
 // measures correctness under load, not the 20-a-second cap (which
-// TestDeliveriesArePacedAndFiltered holds the stack to). It runs before the parallel tests, alone.
+// TestDeliveriesArePacedAndFiltered holds the shared stack to). It runs before the parallel
+// tests. A receiver that hangs is TestHangingChannelHoldsNoOther's.
 func TestSoakThreeChannels(t *testing.T) {
-	s, err := launchStack(t, map[string]string{"DELIVERY_TIMING_SCALE": "0.01", "DELIVERY_RATE_PER_SECOND": "1000"})
-	if err != nil {
-		t.Fatalf("soak stack: %v", err)
-	}
-	defer s.stop()
+	s := isolatedStack(t)
 	api := s.api
 	h := party(t, api, 1)
 
