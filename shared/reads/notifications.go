@@ -197,8 +197,6 @@ func nothingFor(ctx context.Context, r Reader, q notification.Query) error {
 	return problem.New(problem.KindMethod, "No matching notifications found; check your query parameters.")
 }
 
-// nextPage is the URL of the page after the one answered, relative to the one called: the same
-// filters, and the position to continue from.
 // pageTokenParam continues a listing; its value is opaque to clients.
 const pageTokenParam = "pageToken"
 

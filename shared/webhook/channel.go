@@ -41,7 +41,9 @@ const (
 	MaxFilterValues    = 50
 	MaxCredentialChars = 1024
 	MaxScopesChars     = 1024
-	MaxURLChars        = 2048
+	// MaxURLChars bounds url and tokenEndpoint (egress.MaxURLChars, checked here first so the
+	// answer names the field).
+	MaxURLChars = 2048
 )
 
 // Authentication is a channel's way of authenticating to its receiver. Secrets are write-only:

@@ -54,8 +54,8 @@ func WebhookID(channelID, receiver, notificationKey string) string {
 // 5 min, 30 min, 2 h, 5 h, 10 h, 10 h; after the eighth attempt the delivery has Failed.
 var Schedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
-// MaxAttempts is the first attempt and one per step of the schedule.
-var MaxAttempts = len(Schedule) + 1
+// MaxAttempts is the first attempt and one per step of the schedule (Schedule's seven steps).
+const MaxAttempts = 8
 
 // MaxRetryAfter is the longest Retry-After honoured.
 const MaxRetryAfter = time.Hour

@@ -236,3 +236,9 @@ func TestCredentialHeadersAreWriteOnly(t *testing.T) {
 		t.Fatal("a create with the hidden placeholder was taken")
 	}
 }
+
+func TestMaxAttemptsIsTheScheduleAndTheFirst(t *testing.T) {
+	if webhook.MaxAttempts != len(webhook.Schedule)+1 {
+		t.Fatalf("MaxAttempts %d for a schedule of %d steps", webhook.MaxAttempts, len(webhook.Schedule))
+	}
+}
