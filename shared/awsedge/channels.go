@@ -106,6 +106,10 @@ func Sender(box secretbox.Box, tokens delivery.TokenStore) *delivery.Sender {
 func URLCheck() webhook.URLCheck {
 	p := Egress()
 	return func(ctx context.Context, raw string) error {
+		// A resolver that does not answer is a name that does not resolve (400), not a timeout of
+		// the whole call.
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
 		_, err := p.CheckURL(ctx, raw, net.DefaultResolver)
 		return err
 	}
