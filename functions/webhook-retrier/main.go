@@ -13,7 +13,7 @@ func main() {
 	_, log, cfg := awsedge.Boot()
 	r := &delivery.Retrier{
 		Jobs:   awsedge.DeliveryQueue{FIFO: awsedge.Queue(cfg, "DELIVERY_QUEUE_URL")},
-		Hold:   awsedge.RetryQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RETRY_QUEUE_URL")},
+		Later:  awsedge.RetryQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RETRY_QUEUE_URL")},
 		Now:    time.Now,
 		Logger: log,
 	}

@@ -797,7 +797,10 @@ type ChannelFilter = []string
 // `Content-Length`, `Content-Type`, `Content-Encoding`, every `webhook-*`, and in a channel's
 // `headers` `Authorization` when its authentication is of an OAuth2 type (the platform sends
 // the token it fetches; with `None`, a static `Authorization` is how a fixed token is sent).
-// The platform's own `User-Agent` replaces one given here.
+// The platform's own `User-Agent` replaces one given here. The value of a header whose name
+// holds a credential word (auth, key, token, secret, password, signature, subscription,
+// cookie, session, credential) is write-only: answers show `(write-only)`, and a `PUT` that
+// sends `(write-only)` back keeps the stored value (for the same `url` only).
 //
 // Examples: {"X-Api-Key":"k-3f9a1c"}
 type ChannelHeaders map[string]string
@@ -851,7 +854,10 @@ type ChannelRequest struct {
 	// `Content-Length`, `Content-Type`, `Content-Encoding`, every `webhook-*`, and in a channel's
 	// `headers` `Authorization` when its authentication is of an OAuth2 type (the platform sends
 	// the token it fetches; with `None`, a static `Authorization` is how a fixed token is sent).
-	// The platform's own `User-Agent` replaces one given here.
+	// The platform's own `User-Agent` replaces one given here. The value of a header whose name
+	// holds a credential word (auth, key, token, secret, password, signature, subscription,
+	// cookie, session, credential) is write-only: answers show `(write-only)`, and a `PUT` that
+	// sends `(write-only)` back keeps the stored value (for the same `url` only).
 	//
 	//
 	// Examples: {"X-Api-Key":"k-3f9a1c"}

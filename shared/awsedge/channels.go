@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -156,33 +157,44 @@ func (q DeliveryQueue) Delete(ctx context.Context, handles []string) error {
 		for i, h := range handles[:n] {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
 		}
-		if _, err := q.FIFO.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries}); err != nil {
+		out, err := q.FIFO.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries})
+		if err != nil {
 			return err
+		}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("%d of %d not deleted: %s", len(out.Failed), n, aws.ToString(out.Failed[0].Message))
 		}
 		handles = handles[n:]
 	}
 	return nil
 }
 
-// Release implements delivery.Queue: the messages are visible again after the pause.
+// Release implements delivery.Queue: the messages are visible again after the pause. They are
+// released last first: the SQS stand-in puts a message released at once at the head of its group
+// (SQS keeps a group's order whatever the order of the calls).
 func (q DeliveryQueue) Release(ctx context.Context, handles []string, after time.Duration) error {
+	handles = slices.Clone(handles)
+	slices.Reverse(handles)
 	for len(handles) > 0 {
 		n := min(10, len(handles))
 		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, n)
 		for i, h := range handles[:n] {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: int32(after.Seconds())}
 		}
-		if _, err := q.FIFO.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries}); err != nil {
+		out, err := q.FIFO.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries})
+		if err != nil {
 			return err
+		}
+		if len(out.Failed) > 0 {
+			return fmt.Errorf("%d of %d not made visible: %s", len(out.Failed), n, aws.ToString(out.Failed[0].Message))
 		}
 		handles = handles[n:]
 	}
 	return nil
 }
 
-// RetryQueue is the standard queue that holds a retry until its time (delivery.Later and
-// delivery.Holder): SQS delays a message at most 15 minutes; the retrier holds longer waits by the
-// message's visibility.
+// RetryQueue is the standard queue that holds a retry until its time (delivery.Later): SQS delays
+// a message at most 15 minutes, so the retrier sends longer waits round again.
 type RetryQueue struct {
 	Client *sqs.Client
 	URL    string
@@ -196,14 +208,6 @@ func (q RetryQueue) Schedule(ctx context.Context, j webhook.Job, delay time.Dura
 	}
 	secs := int32(math.Ceil(min(delay, 15*time.Minute).Seconds()))
 	_, err = q.Client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.URL), MessageBody: aws.String(string(body)), DelaySeconds: max(secs, 0)})
-	return err
-}
-
-// Hold implements delivery.Holder: the message is invisible for d (whole seconds, rounded up).
-func (q RetryQueue) Hold(ctx context.Context, handle string, d time.Duration) error {
-	_, err := q.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl: aws.String(q.URL), ReceiptHandle: aws.String(handle), VisibilityTimeout: int32(math.Ceil(d.Seconds())),
-	})
 	return err
 }
 

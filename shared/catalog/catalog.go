@@ -323,11 +323,13 @@ func coreFunctions() []Function {
 			// throttling, and the command relay is the other.
 			Name:        "notification-stream",
 			Description: "The table stream's notification consumer: outcomes into notifications (kept 168 hours), new notifications into delivery jobs for the receivers' channels",
-			Trigger:     Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: 10}},
-			Env:         env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
-			Grants:      []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
-			Timeout:     60 * time.Second,
-			MemoryMB:    512,
+			// Until the records expire: a failure here (a throttled queue, a timeout) must not
+			// discard the notifications of later outcomes with it. Undecodable records are skipped.
+			Trigger:  Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: RetryUntilExpired}},
+			Env:      env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
+			Grants:   []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
+			Timeout:  60 * time.Second,
+			MemoryMB: 512,
 		},
 		{
 			Name:        "notifications-list",
@@ -424,7 +426,8 @@ func channelFunctions() []Function {
 		{
 			Name:        "webhook-deliverer",
 			Description: "POSTs signed notifications to the channels' receivers, paced per channel, and schedules the retries",
-			Trigger:     Trigger{Queue: &QueueTrigger{Queue: DeliveryQueue, BatchSize: 10, MaxConcurrency: 100}},
+			// It makes the jobs it hands back visible again itself (at once, or after a pause).
+			Trigger: Trigger{Queue: &QueueTrigger{Queue: DeliveryQueue, BatchSize: 10, MaxConcurrency: 100, HoldsVisibility: true}},
 			Env: env(
 				Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, Env{Name: "CHANNEL_EGRESS", Ref: EnvChannelEgress},
 				Env{Name: "DELIVERY_TIMING_SCALE", Ref: EnvDeliveryTiming}, Env{Name: "DELIVERY_RATE_PER_SECOND", Ref: EnvDeliveryRate},
@@ -445,14 +448,12 @@ func channelFunctions() []Function {
 		{
 			Name:        "webhook-retrier",
 			Description: "Holds failed deliveries until their next attempt is due, then queues them behind their channel's others",
-			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RetryQueue, BatchSize: 10, HoldsVisibility: true}},
+			Trigger:     Trigger{Queue: &QueueTrigger{Queue: RetryQueue, BatchSize: 10}},
 			Env: env(
 				Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
 				Env{Name: "RETRY_QUEUE_URL", Ref: EnvQueueURL, Queue: RetryQueue},
 			),
-			// It holds retries by their visibility (a right of its queue's consumer): it sends only
-			// to the deliveries queue.
-			Grants:   []Grant{{On: QueueResource, Queue: DeliveryQueue, Access: Send}},
+			Grants:   []Grant{{On: QueueResource, Queue: DeliveryQueue, Access: Send}, {On: QueueResource, Queue: RetryQueue, Access: Send}},
 			Timeout:  30 * time.Second,
 			MemoryMB: 128,
 		},
@@ -541,9 +542,9 @@ func Queues() []Queue {
 		// backlog, which an alarm reports after an hour and SQS keeps for two weeks.
 		{Name: DeliveryQueue, FIFO: true, HighThroughput: true, MaxReceives: 1000, VisibilityTimeout: 360 * time.Second,
 			RetentionDays: 14, AgeAlarm: time.Hour},
-		// A retry waits in its message (at most 12 hours a receive: the retrier holds it by its
-		// visibility), so a receive count of 100 is never reached by waiting alone.
-		{Name: RetryQueue, MaxReceives: 100, VisibilityTimeout: 180 * time.Second, RetentionDays: 14},
+		// A retry waits in its message, delayed (never in flight: a standard queue holds at most
+		// about 120,000 messages in flight, which waits of hours would fill).
+		{Name: RetryQueue, MaxReceives: 10, VisibilityTimeout: 180 * time.Second, RetentionDays: 14},
 		{Name: ReplayQueue, MaxReceives: 10, VisibilityTimeout: 360 * time.Second},
 	}
 }

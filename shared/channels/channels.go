@@ -98,12 +98,10 @@ func (a *API) Create(ctx context.Context, r *apigw.Request) (apigw.Response, err
 // apply sets a checked request on a channel, sealing the secrets it carries.
 func (a *API) apply(ctx context.Context, ch *webhook.Channel, c webhook.Checked, now time.Time) error {
 	ch.Name, ch.URL, ch.Headers, ch.Auth, ch.Filter = c.Name, c.URL, c.Headers, c.Auth, c.Filter
-	// A token fetched with the old settings is not used with the new ones (the store removes it).
-	ch.SealedToken, ch.TokenExpires = nil, nil
 	switch {
 	case c.Enabled && (!ch.Enabled || ch.Status != webhook.StatusActive):
 		// Enabled again (or new): deliveries resume from now; replay brings back what was missed.
-		ch.Enabled, ch.Status, ch.DisabledReason, ch.DisabledSince, ch.FailingSince = true, webhook.StatusActive, "", nil, nil
+		ch.Enabled, ch.Status, ch.DisabledReason, ch.DisabledSince = true, webhook.StatusActive, "", nil
 	case !c.Enabled && (ch.Enabled || ch.Status == ""):
 		ch.Enabled, ch.Status, ch.DisabledReason, ch.DisabledSince = false, webhook.StatusDisabled, "disabled by its owner", &now
 	}
@@ -169,25 +167,39 @@ func (a *API) Replace(ctx context.Context, r *apigw.Request) (apigw.Response, er
 	}
 	// Stored secrets carry over only to the same token endpoint, client and user: otherwise a PUT
 	// could send them somewhere else without knowing them.
+	// Stored secrets and credential headers carry over only to the same url, token endpoint,
+	// client and user: otherwise a PUT could send them elsewhere without knowing them (a token
+	// minted from the stored secret goes to the url).
 	stored := ch
-	if auth := req.Authentication; auth == nil || !strings.EqualFold(auth.Type, string(ch.Auth.Type)) ||
-		auth.TokenEndpoint != ch.Auth.TokenEndpoint || auth.ClientID != ch.Auth.ClientID || auth.Username != ch.Auth.Username {
-		stored = webhook.Channel{Headers: ch.Headers}
+	sameReceiver := req.URL == ch.URL
+	auth := webhook.AuthenticationReq{Type: string(webhook.AuthNone)}
+	if req.Authentication != nil {
+		auth = *req.Authentication
 	}
-	if req.URL != ch.URL {
-		stored.Headers = nil // nor do credential headers go to another url unless sent again
+	if auth.Type == "" {
+		auth.Type = string(webhook.AuthNone)
+	}
+	sameAuth := strings.EqualFold(auth.Type, string(ch.Auth.Type)) && auth.TokenEndpoint == ch.Auth.TokenEndpoint &&
+		auth.ClientID == ch.Auth.ClientID && auth.Username == ch.Auth.Username
+	if !sameReceiver || !sameAuth {
+		stored = webhook.Channel{}
+	}
+	if sameReceiver {
+		stored.Headers = ch.Headers
 	}
 	checked, err := webhook.Check(ctx, req, a.CheckURL, &stored)
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	read := ch.Version
+	read, wasDeliverable := ch.Version, ch.Deliverable()
 	if err := a.apply(ctx, &ch, checked, a.Now().UTC()); err != nil {
 		return apigw.Response{}, err
 	}
 	ch.Version++
-	// The receiver's token and the failure streak belong to the channel as it was.
-	if err := a.replace(ctx, ch, read, true); err != nil {
+	// A new receiver (url or authentication) gets a new token and a clean record, as does a
+	// channel enabled again; a rename keeps the 72-hour clock running.
+	fresh := !sameReceiver || !sameAuth || (!wasDeliverable && ch.Deliverable())
+	if err := a.replace(ctx, ch, read, fresh); err != nil {
 		return apigw.Response{}, err
 	}
 	return apigw.JSON(http.StatusOK, webhook.ViewOf(ch))
@@ -255,28 +267,23 @@ func (a *API) Test(ctx context.Context, r *apigw.Request) (apigw.Response, error
 	if out.Delivered {
 		attempt.Outcome = webhook.Delivered
 	}
-	if err := a.Store.AppendAttempts(ctx, []webhook.Attempt{attempt}); err != nil {
+	// The attempt may have used up its budget: the log is written whatever it did.
+	if err := a.Store.AppendAttempts(context.WithoutCancel(ctx), []webhook.Attempt{attempt}); err != nil {
 		return apigw.Response{}, problem.Wrap(err, "log the test")
 	}
 	return apigw.JSON(http.StatusOK, out)
 }
 
-// Rotate serves POST …/{channelId}/rotate-secret: a new signing secret, shown this once; every
-// secret it replaces keeps signing beside it until 24 hours after its replacement. At most
-// MaxSigningKeys sign at once: a rotation beyond that inside the window is 409, naming when the
-// oldest stops.
+// Rotate serves POST …/{channelId}/rotate-secret: a new signing secret, shown this once; the one it
+// replaces signs beside it for 24 hours (two signatures, as §9 says). A rotation inside those 24
+// hours drops the secret replaced before at once: at most two ever sign, and a secret that leaked
+// can always be replaced at once.
 func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	ch, err := a.channel(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
 	now := a.Now().UTC()
-	active := ch.ActiveKeys(now)
-	if len(active) >= MaxSigningKeys {
-		oldest := active[len(active)-1].Until
-		return apigw.Response{}, problem.New(problem.KindConflict,
-			"The channel has %d signing secrets in use; rotate again after %s, when the oldest stops signing.", len(active), oldest.Format(time.RFC3339))
-	}
 	secret, _, err := webhook.NewSigningSecret()
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "signing secret")
@@ -287,11 +294,10 @@ func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, err
 	}
 	until := now.Add(RotationWindow)
 	keys := []webhook.SigningKey{{Sealed: sealed, CreatedOn: now}}
-	for i, k := range active {
-		if i == 0 {
-			k.Until = &until // the current one, replaced now
-		}
-		keys = append(keys, k)
+	if len(ch.SigningKeys) > 0 {
+		current := ch.SigningKeys[0]
+		current.Until = &until
+		keys = append(keys, current)
 	}
 	read := ch.Version
 	ch.SigningKeys, ch.Version = keys, ch.Version+1
@@ -300,10 +306,6 @@ func (a *API) Rotate(ctx context.Context, r *apigw.Request) (apigw.Response, err
 	}
 	return apigw.JSON(http.StatusOK, map[string]string{"signingSecret": secret})
 }
-
-// MaxSigningKeys bounds the secrets that sign a delivery at once (the current one and those it
-// replaced within 24 hours): each is a signature in every delivery's header.
-const MaxSigningKeys = 3
 
 // Delivery log bounds: a page answers at most LogPageSize attempts and reads at most LogReadLimit
 // (a rare outcome over 30 days of a busy channel answers a short page with a Link to go on).

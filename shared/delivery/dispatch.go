@@ -86,26 +86,19 @@ func (d *Dispatcher) jobs(ctx context.Context, rec events.DynamoDBEventRecord, c
 }
 
 // Retrier holds a retried job until its time and then queues it behind its channel's other jobs.
-// The deliverer puts a retry on the retry queue delayed up to SQS's 15 minutes; a longer wait is
-// held by the message's visibility (up to MaxHold a receive), so a 10-hour step costs one receive,
-// not forty sends. The job rides in the message, so a restart of any function loses none.
+// SQS delays a message at most 15 minutes, so a longer wait is several hops through the retry
+// queue. A delayed message is not in flight (a standard queue holds at most about 120,000 in
+// flight, which waits of hours held by visibility would fill). The job rides in the message, so a
+// restart of any function loses none.
 type Retrier struct {
 	Jobs   Jobs
-	Hold   Holder
+	Later  Later
 	Now    func() time.Time
 	Logger *slog.Logger
 }
 
-// Holder keeps messages of the retry queue invisible for a while (they come back after it).
-type Holder interface {
-	Hold(ctx context.Context, receiptHandle string, d time.Duration) error
-}
-
-// MaxHold is the longest a message is held a receive (SQS allows 12 hours from its receipt).
-const MaxHold = 11 * time.Hour
-
-// Handle moves each due job to the deliveries queue and holds each other one until it is due. SQS
-// counts in whole seconds, rounded up, so an attempt is never early and at most a second late.
+// Handle moves each due job to the deliveries queue and sends each other one round again. SQS
+// delays in whole seconds, rounded up, so an attempt is never early and at most a second late.
 func (r *Retrier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	var due []webhook.Job
@@ -117,11 +110,10 @@ func (r *Retrier) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 			continue
 		}
 		if wait := j.DueAt.Sub(r.Now()); wait > 0 {
-			// Handed back, invisible until it is due (or as long as a receive may hold it).
-			if err := r.Hold.Hold(ctx, m.ReceiptHandle, min(wait, MaxHold)); err != nil {
-				r.Logger.WarnContext(ctx, "retry not held; it comes back sooner", "messageId", m.MessageId, "error", err.Error())
+			if err := r.Later.Schedule(ctx, j, wait); err != nil {
+				r.Logger.WarnContext(ctx, "retry not held; it comes again", "messageId", m.MessageId, "error", err.Error())
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			}
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 			continue
 		}
 		due, dueIDs = append(due, j), append(dueIDs, m.MessageId)

@@ -90,16 +90,19 @@ func TestDispatchMatchesChannels(t *testing.T) {
 	}
 }
 
-type holdFake map[string]time.Duration
+type laterFake map[string]time.Duration
 
-func (f holdFake) Hold(_ context.Context, h string, d time.Duration) error { f[h] = d; return nil }
+func (f laterFake) Schedule(_ context.Context, j webhook.Job, d time.Duration) error {
+	f["h-"+j.WebhookID] = d
+	return nil
+}
 
-// TestRetrierIsNeverEarly: a job not yet due is held (and reported back) until its time, at most
-// MaxHold a receive; a due one is queued.
+// TestRetrierIsNeverEarly: a job not yet due goes round again, delayed until its time; a due one
+// is queued.
 func TestRetrierIsNeverEarly(t *testing.T) {
 	now := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
-	jobs, held := &jobsFake{}, holdFake{}
-	r := &Retrier{Jobs: jobs, Hold: held, Now: func() time.Time { return now }, Logger: quiet}
+	jobs, held := &jobsFake{}, laterFake{}
+	r := &Retrier{Jobs: jobs, Later: held, Now: func() time.Time { return now }, Logger: quiet}
 	msg := func(id string, due time.Time) events.SQSMessage {
 		body, _ := json.Marshal(webhook.Job{ChannelID: "c", EntityID: "A", WebhookID: id, Attempt: 3, DueAt: due})
 		return events.SQSMessage{MessageId: id, ReceiptHandle: "h-" + id, Body: string(body)}
@@ -110,7 +113,7 @@ func TestRetrierIsNeverEarly(t *testing.T) {
 	if len(jobs.jobs) != 2 || jobs.jobs[0].WebhookID != "due" || jobs.jobs[1].WebhookID != "late" {
 		t.Fatalf("queued %+v", jobs.jobs)
 	}
-	if len(resp.BatchItemFailures) != 2 || held["h-soon"] != 1500*time.Millisecond || held["h-tonight"] != MaxHold {
+	if len(resp.BatchItemFailures) != 0 || held["h-soon"] != 1500*time.Millisecond || held["h-tonight"] != 20*time.Hour {
 		t.Fatalf("held %v, handed back %+v", held, resp.BatchItemFailures)
 	}
 }

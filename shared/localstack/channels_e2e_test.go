@@ -82,6 +82,12 @@ func (rc *receiver) deliveries() []delivered {
 	return append([]delivered(nil), rc.got...)
 }
 
+func (rc *receiver) rejected() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.bad)
+}
+
 func (rc *receiver) setSecrets(s ...string) {
 	rc.mu.Lock()
 	rc.secrets = s
@@ -485,13 +491,27 @@ func TestReplayAndRotation(t *testing.T) {
 			t.Fatalf("replay after rotation verified with one secret: %d deliveries, %+v", len(d), d[len(d)-1])
 		}
 	}
-	// Every replaced secret signs for its 24 hours: three at most, then a rotation waits (409).
-	if a := call(t, "POST", api+channelsPath+"/"+id+"/rotate-secret", h, ""); a.status != 200 {
-		t.Fatalf("second rotation: %d %s", a.status, a.rawBody)
+	// A second rotation inside the window: the newest two sign, the first secret no longer.
+	r = call(t, "POST", api+channelsPath+"/"+id+"/rotate-secret", h, "")
+	third, _ := r.body["signingSecret"].(string)
+	if r.status != 200 || third == "" {
+		t.Fatalf("second rotation: %d %s", r.status, r.rawBody)
 	}
-	if a := call(t, "POST", api+channelsPath+"/"+id+"/rotate-secret", h, ""); a.status != 409 {
-		t.Fatalf("a fourth signing secret: %d %s", a.status, a.rawBody)
+	for _, tc := range []struct {
+		secret string
+		signs  bool
+	}{{third, true}, {newSecret, true}, {secret, false}} {
+		rc.setSecrets(tc.secret)
+		n, bad := len(rc.deliveries()), rc.rejected()
+		if a := call(t, "POST", api+channelsPath+"/"+id+"/replay", h, `{"publicReferenceIds":["`+ref+`"]}`); a.status != 202 {
+			t.Fatalf("replay: %d", a.status)
+		}
+		testenv.Eventually(30*time.Second, func() bool { return len(rc.deliveries()) == n+1 || rc.rejected() > bad })
+		if d := rc.deliveries(); (len(d) == n+1) != tc.signs || (tc.signs && strings.Count(d[n].signature, "v1,") != 2) {
+			t.Fatalf("after two rotations, secret signs %v: %d deliveries, %d rejected", tc.signs, len(d)-n, rc.rejected()-bad)
+		}
 	}
+	rc.setSecrets(third)
 	// A disabled channel is not replayed to: 409.
 	put := `{"name":"replay","url":"` + rc.srv.URL + `","enabled":false}`
 	if a := call(t, "PUT", api+channelsPath+"/"+id, h, put); a.status != 200 || a.body["status"] != "Disabled" {
@@ -717,7 +737,10 @@ func TestHangingChannelHoldsNoOther(t *testing.T) {
 	if got() != 3 {
 		t.Fatalf("the healthy channel received %d of 3", got())
 	}
-	if !started.IsZero() && !gaveUp.IsZero() && gaveUp.Before(healthyDone) {
+	if started.IsZero() {
+		t.Fatal("the hanging channel was never attempted: the test proves nothing")
+	}
+	if !gaveUp.IsZero() && gaveUp.Before(healthyDone) {
 		t.Fatalf("the healthy channel's deliveries waited for the hanging one's attempt (started %v, gave up %v, healthy done %v)",
 			started, gaveUp, healthyDone)
 	}

@@ -82,14 +82,14 @@ func TestChannelItems(t *testing.T) {
 		t.Fatalf("after a PUT: %+v", got)
 	}
 
-	// Two deliverers see the failure that disables c1: one notice.
-	for range 2 {
-		notice := webhook.DisabledNotice(channel("c1", now), "gone", now)
-		changed, err := st.DisableChannel(ctx, "NXT200000001", "c1", "gone", now, notice)
-		if err != nil {
-			t.Fatal(err)
+	// Two deliverers see the failure that disables c1, a moment apart: the first disables it with
+	// its notice, the second changes nothing.
+	for i, want := range []bool{true, false} {
+		at := now.Add(time.Duration(i) * time.Second)
+		changed, err := st.DisableChannel(ctx, "NXT200000001", "c1", "gone", at, webhook.DisabledNotice(channel("c1", now), "gone", at))
+		if err != nil || changed != want {
+			t.Fatalf("disable %d: changed %v, want %v (%v)", i, changed, want, err)
 		}
-		_ = changed
 	}
 	page, err := st.QueryNotifications(ctx, notification.Query{Receiver: "NXT200000001", From: now.Add(-time.Hour), To: now.Add(time.Hour), Limit: 10, MaxBytes: 1 << 20})
 	if err != nil || len(page.Items) != 1 || page.Items[0].Event != webhook.EventChannelDisabled {

@@ -146,18 +146,30 @@ type View struct {
 	CreatedOn      string            `json:"createdOn"`
 }
 
-// Hidden stands in the API's answers for the value of a header that holds a credential
-// (Authorization, API keys, cookies): such values are write-only like the other secrets. Sent back
-// in a PUT, it keeps the stored value.
+// Hidden stands in the API's answers for the value of a header that holds a credential (a name
+// with auth, key, token, secret, password, signature, subscription, cookie, session or credential
+// in it): such values are write-only like the other secrets. Sent back in a PUT, it keeps the
+// stored value.
 const Hidden = "(write-only)"
 
-// credentialHeaders are the headers whose values are credentials.
-var credentialHeaders = map[string]bool{"authorization": true, "x-api-key": true, "api-key": true, "apikey": true, "cookie": true, "x-auth-token": true}
+// credentialWords mark a header whose value is a credential (Authorization, X-Api-Key,
+// Ocp-Apim-Subscription-Key, X-Functions-Key, X-Auth-Token, Cookie, …).
+var credentialWords = []string{"auth", "key", "token", "secret", "password", "signature", "subscription", "cookie", "session", "credential"}
+
+func credentialHeader(name string) bool {
+	lower := strings.ToLower(name)
+	for _, w := range credentialWords {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
+}
 
 func hideCredentials(h map[string]string) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, v := range h {
-		if credentialHeaders[strings.ToLower(k)] {
+		if credentialHeader(k) {
 			v = Hidden
 		}
 		out[k] = v
@@ -391,7 +403,7 @@ func restoreHidden(v *problem.Validation, field string, h, stored map[string]str
 		if val != Hidden {
 			continue
 		}
-		if old, ok := headerNamed(stored, k); ok && credentialHeaders[strings.ToLower(k)] {
+		if old, ok := headerNamed(stored, k); ok && credentialHeader(k) {
 			h[k] = old
 		} else {
 			v.Add(field, "'%s' sends %s as %q, which keeps a stored value only: send the value itself.", field, k, Hidden)
