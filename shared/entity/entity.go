@@ -19,10 +19,13 @@ const (
 	TerminalOperator  Role = "TerminalOperator"
 	ReleaseParty      Role = "ReleaseParty"
 	TransportOperator Role = "TransportOperator"
+	// Authority: customs and police integrations (contract §10): they set the customs and police
+	// lights of the containers of every configured port, and hold no release rights.
+	Authority Role = "Authority"
 )
 
 // Roles lists the known roles.
-var Roles = []Role{ShippingAgent, TerminalOperator, ReleaseParty, TransportOperator}
+var Roles = []Role{ShippingAgent, TerminalOperator, ReleaseParty, TransportOperator, Authority}
 
 // ParseRole reads a role case-insensitively.
 func ParseRole(s string) (Role, bool) {
@@ -140,7 +143,7 @@ func (e Entity) Validate() error {
 		v.Add("externalId", "'externalId' must be at most 64 characters.")
 	}
 	if len(e.Roles) == 0 {
-		v.Add("roles", "'roles' must name at least one of ShippingAgent, TerminalOperator, ReleaseParty, TransportOperator.")
+		v.Add("roles", "'roles' must name at least one of ShippingAgent, TerminalOperator, ReleaseParty, TransportOperator, Authority.")
 	}
 	seen := map[Role]bool{}
 	for _, r := range e.Roles {

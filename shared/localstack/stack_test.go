@@ -262,6 +262,13 @@ func TestRegistryThroughTheGateway(t *testing.T) {
 	if a.status != 200 || a.body["totalRows"] != 1.0 {
 		t.Fatalf("AND: %d %v", a.status, a.body)
 	}
+	// The two authorities of the seed (customs, police) are registered and can call the API.
+	auTok := token(t, api, 8)
+	au := call(t, "GET", api+"/certified-pickup/v1/entities?apcsCode=AU0002", map[string]string{"Authorization": "Bearer " + auTok,
+		"Ocp-Apim-Subscription-Key": seedFile.Entities[8].Credentials.SubscriptionKey}, "")
+	if au.status != 200 || au.body["totalRows"] != 1.0 || !strings.Contains(string(au.rawBody), "Federal Maritime Police") {
+		t.Fatalf("an authority's registry call: %d %s", au.status, au.rawBody)
+	}
 	a = call(t, "GET", api+"/certified-pickup/v1/entities?entityName=a&page=0", auth, "")
 	if a.status != 400 || a.body["errors"].(map[string]any)["Page"] == nil {
 		t.Fatalf("page 0: %d %v", a.status, a.body)
