@@ -174,7 +174,9 @@ func FuzzVerify(f *testing.F) {
 		now := time.Now()
 		offset %= 400 // seconds, either side of the 5-minute tolerance
 		if a := max(offset, -offset); a >= 298 && a <= 302 {
-			t.Skip("too near the tolerance's edge to compare with the reference, which reads the clock later")
+			// Too near the tolerance's edge to compare with the reference, which reads the clock
+			// later: the input is moved well inside the tolerance instead of skipped.
+			offset /= 2
 		}
 		ts := now.Add(time.Duration(offset) * time.Second)
 		sig, err := ref.Sign(id, ts, body)

@@ -188,12 +188,12 @@ func TestDisabledAfterSeventyTwoHoursOfFailure(t *testing.T) {
 	if st.channel.FailingSince == nil || len(st.later) != 1 || st.later[0].Attempt != 2 || st.attempts[0].Outcome != webhook.Retrying {
 		t.Fatalf("first failure: %+v %+v", st.channel.FailingSince, st.later)
 	}
-	clk.Sleep(context.TODO(), 71*time.Hour)
+	clk.Sleep(context.Background(), 71*time.Hour)
 	d.Handle(context.Background(), batch("k1"))
 	if st.disabled != 0 {
 		t.Fatal("disabled before 72 hours")
 	}
-	clk.Sleep(context.TODO(), time.Hour)
+	clk.Sleep(context.Background(), time.Hour)
 	d.Handle(context.Background(), batch("k2", "k3"))
 	if st.disabled != 1 || len(st.notices) != 1 || st.notices[0].Event != webhook.EventChannelDisabled || st.notices[0].Type != webhook.TypeChannel {
 		t.Fatalf("after 72 hours: disabled %d, notices %+v", st.disabled, st.notices)
@@ -210,9 +210,9 @@ func TestDisabledAfterSeventyTwoHoursOfFailure(t *testing.T) {
 		w.WriteHeader(500)
 	})
 	d2.Handle(context.Background(), batch("k0"))
-	clk2.Sleep(context.TODO(), 40*time.Hour)
+	clk2.Sleep(context.Background(), 40*time.Hour)
 	d2.Handle(context.Background(), batch("k1"))
-	clk2.Sleep(context.TODO(), 40*time.Hour)
+	clk2.Sleep(context.Background(), 40*time.Hour)
 	d2.Handle(context.Background(), batch("k2"))
 	if st2.disabled != 0 || st2.channel.FailingSince == nil || !st2.channel.FailingSince.Equal(st2.attempts[2].Time) {
 		t.Fatalf("a delivery restarted the streak: disabled %d, failing since %v", st2.disabled, st2.channel.FailingSince)
@@ -233,7 +233,7 @@ func TestGoneDisablesAtOnce(t *testing.T) {
 func TestSlowChannelLeavesTheRestForTheNextBatch(t *testing.T) {
 	var d *Deliverer
 	var clk *clock
-	d, st, clk := setup(t, func(w http.ResponseWriter, r *http.Request) { clk.Sleep(context.TODO(), 1500*time.Millisecond) })
+	d, st, clk := setup(t, func(w http.ResponseWriter, r *http.Request) { clk.Sleep(context.Background(), 1500*time.Millisecond) })
 	resp, _ := d.Handle(context.Background(), batch("k0", "k1", "k2", "k3"))
 	if len(st.attempts) != 2 || len(resp.BatchItemFailures) != 2 || resp.BatchItemFailures[0].ItemIdentifier != "m2" {
 		t.Fatalf("%d attempts, handed back %+v", len(st.attempts), resp.BatchItemFailures)

@@ -154,9 +154,7 @@ type counting struct {
 func newCounting(t *testing.T, delay time.Duration) *counting {
 	c := &counting{seen: map[string]int{}, delay: delay}
 	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.delay > 0 {
-			time.Sleep(c.delay) // the receiver is slow: the test does not wait on it
-		}
+		answerLate(r, c.delay) // the receiver is slow; the test itself waits only on evidence
 		body, _ := io.ReadAll(r.Body)
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -178,3 +176,16 @@ func (c *counting) distinct() int   { c.mu.Lock(); defer c.mu.Unlock(); return l
 func (c *counting) total() int      { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 func (c *counting) unverified() int { c.mu.Lock(); defer c.mu.Unlock(); return c.bad }
 func (c *counting) last() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
+
+// answerLate is a receiver's latency: it holds the answer d (or until the platform gives up).
+func answerLate(r *http.Request, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-r.Context().Done():
+	}
+}
