@@ -151,22 +151,17 @@ func (q DeliveryQueue) Enqueue(ctx context.Context, jobs ...webhook.Job) error {
 
 // Delete implements delivery.Queue.
 func (q DeliveryQueue) Delete(ctx context.Context, handles []string) error {
-	for len(handles) > 0 {
-		n := min(10, len(handles))
-		entries := make([]types.DeleteMessageBatchRequestEntry, n)
-		for i, h := range handles[:n] {
+	return inTens(handles, "deleted", func(part []string) ([]types.BatchResultErrorEntry, error) {
+		entries := make([]types.DeleteMessageBatchRequestEntry, len(part))
+		for i, h := range part {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h)}
 		}
 		out, err := q.FIFO.Client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if len(out.Failed) > 0 {
-			return fmt.Errorf("%d of %d not deleted: %s", len(out.Failed), n, aws.ToString(out.Failed[0].Message))
-		}
-		handles = handles[n:]
-	}
-	return nil
+		return out.Failed, nil
+	})
 }
 
 // Release implements delivery.Queue: the messages are visible again after the pause. They are
@@ -175,20 +170,30 @@ func (q DeliveryQueue) Delete(ctx context.Context, handles []string) error {
 func (q DeliveryQueue) Release(ctx context.Context, handles []string, after time.Duration) error {
 	handles = slices.Clone(handles)
 	slices.Reverse(handles)
-	for len(handles) > 0 {
-		n := min(10, len(handles))
-		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, n)
-		for i, h := range handles[:n] {
+	return inTens(handles, "made visible", func(part []string) ([]types.BatchResultErrorEntry, error) {
+		entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(part))
+		for i, h := range part {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(h), VisibilityTimeout: int32(after.Seconds())}
 		}
 		out, err := q.FIFO.Client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(q.FIFO.URL), Entries: entries})
 		if err != nil {
+			return nil, err
+		}
+		return out.Failed, nil
+	})
+}
+
+// inTens calls batch on ten receipt handles at a time (SQS's batch size) and reports the first
+// batch with entries SQS refused.
+func inTens(handles []string, what string, batch func([]string) ([]types.BatchResultErrorEntry, error)) error {
+	for part := range slices.Chunk(handles, 10) {
+		failed, err := batch(part)
+		if err != nil {
 			return err
 		}
-		if len(out.Failed) > 0 {
-			return fmt.Errorf("%d of %d not made visible: %s", len(out.Failed), n, aws.ToString(out.Failed[0].Message))
+		if len(failed) > 0 {
+			return fmt.Errorf("%d of %d not %s: %s", len(failed), len(part), what, aws.ToString(failed[0].Message))
 		}
-		handles = handles[n:]
 	}
 	return nil
 }

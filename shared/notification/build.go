@@ -28,8 +28,9 @@ type Notification struct {
 	Seq string `json:"-"`
 }
 
-// Envelope is what a webhook receives and what Message holds as a JSON string.
-type Envelope struct {
+// EnvelopeOf is the envelope of §7 with a body of type B: what a webhook receives and what
+// Message holds as a JSON string.
+type EnvelopeOf[B any] struct {
 	PublicReferenceID   string   `json:"publicReferenceId"`
 	ExternalReferenceID *string  `json:"externalReferenceId"`
 	ReceiverID          string   `json:"receiverId"`
@@ -39,8 +40,11 @@ type Envelope struct {
 	Event               string   `json:"event"`
 	Errors              []string `json:"errors"`
 	Warnings            []string `json:"warnings"`
-	Body                Body     `json:"body"`
+	Body                B        `json:"body"`
 }
+
+// Envelope is the envelope of a release notification.
+type Envelope = EnvelopeOf[Body]
 
 // Body of a release notification.
 type Body struct {

@@ -18,18 +18,7 @@ type ChannelBody struct {
 }
 
 // channelEnvelope is the §7 envelope with a channel body.
-type channelEnvelope struct {
-	PublicReferenceID   string      `json:"publicReferenceId"`
-	ExternalReferenceID *string     `json:"externalReferenceId"`
-	ReceiverID          string      `json:"receiverId"`
-	SenderID            *string     `json:"senderId"`
-	Timestamp           string      `json:"timestamp"`
-	Type                string      `json:"type"`
-	Event               string      `json:"event"`
-	Errors              []string    `json:"errors"`
-	Warnings            []string    `json:"warnings"`
-	Body                ChannelBody `json:"body"`
-}
+type channelEnvelope = notification.EnvelopeOf[ChannelBody]
 
 // Ping is the envelope POST …/test delivers: type Channel, event Ping, a fresh reference.
 func Ping(ch Channel, at time.Time) (ref string, body []byte) {
