@@ -15,11 +15,16 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/secretbox"
 )
 
 // Releases is the consumer's storage port (shared/store implements it).
 type Releases interface {
-	Load(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error)
+	Load(ctx context.Context, ref release.Ref, publicRef string, item int) (release.Loaded, error)
+	// LoadContainer reads the container's visit and all its active releases (for an input).
+	LoadContainer(ctx context.Context, port, container, publicRef string, item int) (release.Loaded, error)
+	// ChainParties lists the parties of a release's chain of custody (for a gate-out).
+	ChainParties(ctx context.Context, port, container, releaseID string) ([]string, error)
 	Save(ctx context.Context, cur *release.Release, d release.Decision) error
 	TerminalOperator(ctx context.Context, code string) (string, error)
 	ResolveParty(ctx context.Context, ref release.PartyRef) ([]string, error)
@@ -75,6 +80,9 @@ type Consumer struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	NewID       func() string
+	// Box seals the pick-up PIN of an Assign for the holder's notification: the outcome is kept
+	// for audit, and the PIN must not be readable there.
+	Box secretbox.Box
 }
 
 // maxConflicts bounds the re-reads when a concurrent writer changed the release.
@@ -223,17 +231,36 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 	var res release.Resolved
 	resolved := false
 	for attempt := 0; attempt < maxConflicts; attempt++ {
-		cur, done, err := c.Store.Load(ctx, ref, cmd.PublicReferenceID, cmd.Item)
-		if err != nil || done {
+		var l release.Loaded
+		var err error
+		if cmd.Input != nil {
+			l, err = c.Store.LoadContainer(ctx, cmd.Request.PortLoCode, cmd.Request.EquipmentNumber, cmd.PublicReferenceID, cmd.Item)
+		} else {
+			l, err = c.Store.Load(ctx, ref, cmd.PublicReferenceID, cmd.Item)
+		}
+		if err != nil || l.Done {
 			return err
 		}
+		cur := l.Release
 		if !resolved {
 			if res, err = c.resolve(ctx, cmd); err != nil {
 				return err
 			}
 			resolved = true
 		}
-		d := release.Apply(cur, cmd, res, c.Now().UTC(), c.NewID)
+		res.Visit = l.Visit
+		var d release.Decision
+		if cmd.Input != nil {
+			if res.ChainParties, err = c.chains(ctx, cmd, l.Releases); err != nil {
+				return err
+			}
+			d = release.ApplyInput(l.Visit, l.Releases, cmd, res, c.Now().UTC())
+		} else {
+			d = release.Apply(cur, cmd, res, c.Now().UTC(), c.NewID)
+		}
+		if err := c.sealPIN(ctx, &d.Outcome); err != nil {
+			return err
+		}
 		err = c.Store.Save(ctx, cur, d)
 		switch {
 		case err == nil, errors.Is(err, release.ErrAlreadyApplied):
@@ -259,6 +286,38 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 	return fmt.Errorf("release of %s kept changing under %d attempts", cmd.Request.EquipmentNumber, maxConflicts)
 }
 
+// chains reads the parties of every chain of custody a gate-out ends.
+func (c *Consumer) chains(ctx context.Context, cmd release.Command, rels []release.Release) (map[string][]string, error) {
+	if cmd.Input.Input != release.InputGateOut {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, r := range rels {
+		ids, err := c.Store.ChainParties(ctx, r.PortLoCode, r.EquipmentNumber, r.ReleaseID)
+		if err != nil {
+			return nil, err
+		}
+		out[r.ReleaseID] = ids
+	}
+	return out, nil
+}
+
+// sealPIN seals an Assign's PIN for the notifier (bound to the command's public reference).
+func (c *Consumer) sealPIN(ctx context.Context, o *release.Outcome) error {
+	if o.PickupPin == "" {
+		return nil
+	}
+	if c.Box == nil {
+		return &permanentError{reason: "The pick-up PIN could not be issued; please contact support with the publicReferenceId.", cause: errors.New("no secret box configured")}
+	}
+	sealed, err := c.Box.Seal(ctx, []byte(o.PickupPin), o.PublicReferenceID)
+	if err != nil {
+		return err
+	}
+	o.SealedPin = sealed
+	return nil
+}
+
 // resolve looks up what the command names: the terminal's operator and the releaseTo party, or
 // the parties of a release-right action.
 func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Resolved, error) {
@@ -278,6 +337,21 @@ func (c *Consumer) resolve(ctx context.Context, cmd release.Command) (release.Re
 			}
 		}
 		return res, nil
+	}
+	if cmd.Input != nil {
+		if p := cmd.Input.PickedUpBy; p != nil {
+			ids, err := c.Store.ResolveParty(ctx, *p)
+			if err != nil {
+				return res, err
+			}
+			if len(ids) == 1 {
+				res.PickedUpByID = ids[0]
+			}
+		}
+		return res, nil
+	}
+	if cmd.Action == release.ActAssign {
+		res.PIN = release.NewPIN()
 	}
 	if cmd.Action != release.ActRelease && cmd.Action != release.ActUpdate {
 		return res, nil

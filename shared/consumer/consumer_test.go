@@ -29,12 +29,20 @@ type fakeStore struct {
 	saved     []release.Outcome
 }
 
-func (f *fakeStore) Load(_ context.Context, ref release.Ref, _ string, _ int) (*release.Release, bool, error) {
+func (f *fakeStore) Load(_ context.Context, ref release.Ref, _ string, _ int) (release.Loaded, error) {
 	if f.panics[ref.EquipmentNumber] {
 		var r *release.Release
 		_ = r.Version // a nil dereference, as a bug would make
 	}
-	return nil, false, nil
+	return release.Loaded{}, nil
+}
+
+func (f *fakeStore) LoadContainer(context.Context, string, string, string, int) (release.Loaded, error) {
+	return release.Loaded{}, nil
+}
+
+func (f *fakeStore) ChainParties(context.Context, string, string, string) ([]string, error) {
+	return nil, nil
 }
 
 func (f *fakeStore) Save(_ context.Context, _ *release.Release, d release.Decision) error {

@@ -5,6 +5,7 @@ package notification
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/portcommunity/cpu/shared/release"
@@ -48,18 +49,23 @@ type Envelope = EnvelopeOf[Body]
 
 // Body of a release notification.
 type Body struct {
-	ActionType            string          `json:"actionType,omitempty"`
-	ReleaseID             string          `json:"releaseId,omitempty"`
-	PortLoCode            string          `json:"portLoCode"`
-	EquipmentNumber       string          `json:"equipmentNumber"`
-	BillOfLadingNumbers   []string        `json:"billOfLadingNumbers"`
-	ReleaseIdentification string          `json:"releaseIdentification,omitempty"`
-	TerminalCode          string          `json:"terminalCode,omitempty"`
-	GreenLightName        string          `json:"greenLightName,omitempty"`
-	OriginalValue         string          `json:"originalValue,omitempty"`
-	NewValue              string          `json:"newValue,omitempty"`
-	ReleaseRight          *RightView      `json:"releaseRight,omitempty"`
-	Extra                 json.RawMessage `json:"result,omitempty"`
+	ActionType            string     `json:"actionType,omitempty"`
+	ReleaseID             string     `json:"releaseId,omitempty"`
+	PortLoCode            string     `json:"portLoCode"`
+	EquipmentNumber       string     `json:"equipmentNumber"`
+	BillOfLadingNumbers   []string   `json:"billOfLadingNumbers"`
+	ReleaseIdentification string     `json:"releaseIdentification,omitempty"`
+	TerminalCode          string     `json:"terminalCode,omitempty"`
+	GreenLightName        string     `json:"greenLightName,omitempty"`
+	OriginalValue         string     `json:"originalValue,omitempty"`
+	NewValue              string     `json:"newValue,omitempty"`
+	ReleaseRight          *RightView `json:"releaseRight,omitempty"`
+	// PickupReady and Lights come with the right (contract §10); PickupPin only in the holder's
+	// Assign outcome.
+	PickupReady *bool                        `json:"pickupReady,omitempty"`
+	Lights      map[release.LightName]string `json:"lights,omitempty"`
+	PickupPin   string                       `json:"pickupPin,omitempty"`
+	Extra       json.RawMessage              `json:"result,omitempty"`
 }
 
 // RightView is the release right as the receiver sees it.
@@ -84,7 +90,11 @@ func Build(o release.Outcome) []Notification {
 				ActionType: notice.ActionType, ReleaseID: o.ReleaseID, PortLoCode: o.PortLoCode, EquipmentNumber: o.EquipmentNumber,
 				BillOfLadingNumbers: o.BillOfLadingNumbers, ReleaseIdentification: o.ReleaseIdentification, TerminalCode: o.TerminalCode,
 			}
-			if notice.Type == release.TypeReleaseLight && notice.Event != release.EventNotValidated && notice.Event != release.EventThrownException {
+			lightChange := notice.Type == release.TypeReleaseLight && notice.Event != release.EventNotValidated && notice.Event != release.EventThrownException
+			switch {
+			case lightChange && o.GreenLight != nil:
+				body.GreenLightName, body.OriginalValue, body.NewValue = o.GreenLight.Name, o.GreenLight.From, o.GreenLight.To
+			case lightChange:
 				body.GreenLightName = "CommercialRelease"
 				body.OriginalValue, body.NewValue = string(o.OriginalLight), string(o.Light)
 				if o.Action == release.ActRelease {
@@ -94,15 +104,22 @@ func Build(o release.Outcome) []Notification {
 					body.NewValue = "UNKNOWN"
 				}
 			}
+			if notice.ActionType == string(release.ActAssign) && rcpt == o.Holder {
+				body.PickupPin = o.PickupPin
+			}
 			body.Extra = o.Result
 			if o.Holder != "" {
 				right := release.Right{Holder: o.Holder, Status: o.RightStatus, PendingTo: o.PendingTo}
 				body.ReleaseRight = &RightView{CurrentHolder: o.Holder, Status: right.ViewStatus(rcpt), PendingTo: o.PendingTo}
+				body.PickupReady = o.PickupReady
+				if o.Lights != nil {
+					body.Lights = o.Lights.View(string(o.Light))
+				}
 			}
 			env := Envelope{
 				PublicReferenceID: o.PublicReferenceID, ExternalReferenceID: o.ExternalReferenceID, ReceiverID: rcpt,
 				SenderID: sender, Timestamp: o.At.UTC().Format(time.RFC3339Nano), Type: notice.Type, Event: notice.Event,
-				Errors: nonNil(o.Errors), Warnings: nonNil(o.Warnings), Body: body,
+				Errors: nonNil(o.Errors), Warnings: nonNil(slices.Concat(o.Warnings, notice.Warnings)), Body: body,
 			}
 			msg, _ := json.Marshal(env)
 			out = append(out, Notification{

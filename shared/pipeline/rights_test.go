@@ -81,7 +81,8 @@ func (h *harness) released(container string) {
 
 func (h *harness) holderOf(container string) (string, int, string) {
 	h.t.Helper()
-	cur, _, err := h.st.Load(context.Background(), storeRef(container), "none", 0)
+	l, err := h.st.Load(context.Background(), storeRef(container), "none", 0)
+	cur := l.Release
 	if err != nil || cur == nil {
 		h.t.Fatalf("load %s: %v", container, err)
 	}
@@ -144,7 +145,8 @@ func TestChainOfCustody(t *testing.T) {
 
 	// The chain of custody keeps every hop.
 	hist, _ := h.st.History(context.Background(), "BEANR", c)
-	cur, _, _ := h.st.Load(context.Background(), storeRef(c), "none", 0)
+	l, _ := h.st.Load(context.Background(), storeRef(c), "none", 0)
+	cur := l.Release
 	chain, err := h.st.Hops(context.Background(), "BEANR", c, cur.ReleaseID, 1000)
 	if err != nil {
 		t.Fatal(err)
@@ -362,7 +364,8 @@ func TestFifteenHundredRightActionsOnOneRelease(t *testing.T) {
 			}
 		}
 	}
-	cur, _, err := h.st.Load(ctx, storeRef(c), "none", 0)
+	l, err := h.st.Load(ctx, storeRef(c), "none", 0)
+	cur := l.Release
 	if err != nil || cur.Right.Hops != 1501 || cur.Right.Status != release.StatusRevoked {
 		t.Fatalf("after 1,500 actions: %+v %v", cur, err)
 	}
@@ -393,7 +396,7 @@ func TestFifteenHundredRightActionsOnOneRelease(t *testing.T) {
 			t.Fatalf("Delete after 1,500 actions: %+v", o)
 		}
 	}
-	if cur, _, err := h.st.Load(ctx, storeRef(c), "none", 0); err != nil || cur != nil {
-		t.Fatalf("the release is still active after Delete: %v %v", cur, err)
+	if l, err := h.st.Load(ctx, storeRef(c), "none", 0); err != nil || l.Release != nil {
+		t.Fatalf("the release is still active after Delete: %v %v", l.Release, err)
 	}
 }

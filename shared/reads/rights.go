@@ -281,8 +281,14 @@ func match(m release.Membership, f RightsFilters, ps map[string]entity.Entity) b
 			if m.ActionStatus != release.ActionPending {
 				return false
 			}
-		case 2, 3: // police hold, terminal light: no such source is connected yet, so none match
-			return false
+		case release.RightsStatusPolice: // police or customs not OK
+			if !m.AuthoritiesNotOK {
+				return false
+			}
+		case release.RightsStatusTerminal: // discharge or terminal release not OK
+			if !m.TerminalNotOK {
+				return false
+			}
 		case 4: // commercial light not green
 			if m.Light == string(release.LightOK) {
 				return false

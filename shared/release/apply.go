@@ -15,6 +15,9 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 	if cmd.Right != nil {
 		return applyRight(cur, cmd, res, now)
 	}
+	if cmd.Action == ActAssign || cmd.Action == ActUnassign {
+		return applyAssign(cur, cmd, now, func() string { return res.PIN })
+	}
 	if cmd.Action == ActRelease {
 		if cur != nil {
 			return refuse("An active release exists for container %s with these bills of lading; use Update, or Delete it first.", cmd.Request.EquipmentNumber)
@@ -105,11 +108,12 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 				losers = append(losers, cur.Right.PendingTo)
 			}
 			next.Right.Holder, next.Right.Status, next.Right.PendingTo, next.Right.ReleaseToLocked = sa, StatusRevoked, "", false
+			next.Right.Assignment = nil
 			hop(cur.Right.Holder, sa, "CommercialRevoke")
 			out.Notices = []Notice{{Type: TypeReleaseRight, Event: EventRevoked, ActionType: string(ActRevoke), Recipients: unique(append([]string{sa}, losers...)...)}}
 		}
 	case ActDelete:
-		next.Right.Status, next.Right.PendingTo = StatusArchived, ""
+		next.Right.Status, next.Right.PendingTo, next.Right.Assignment = StatusArchived, "", nil
 		hop(cur.Right.Holder, "", "Archive")
 		out.Notices = []Notice{light(string(ActDelete), sa, to, owner, cur.Right.PendingTo)}
 		out.Applied = true
@@ -120,7 +124,7 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 			return Decision{Outcome: out} // extended or already expired meanwhile
 		}
 		next.PrevLight, next.Light = cur.Light, LightExpired
-		next.Right.PrevStatus, next.Right.Status, next.Right.PendingTo = cur.Right.Status, StatusExpired, ""
+		next.Right.PrevStatus, next.Right.Status, next.Right.PendingTo, next.Right.Assignment = cur.Right.Status, StatusExpired, "", nil
 		hop(cur.Right.Holder, "", "Expire")
 		out.Notices = []Notice{light("", sa, to, owner, cur.Right.PendingTo)}
 	default:
@@ -162,7 +166,7 @@ func refusal(cmd Command, now time.Time, event, reason string) Decision {
 // NoticeType is the notification type of the command's own kind: a refusal has the type of the
 // request (contract §7).
 func (c Command) NoticeType() string {
-	if c.Right != nil {
+	if c.Right != nil || c.Action == ActAssign || c.Action == ActUnassign {
 		return TypeReleaseRight
 	}
 	return TypeReleaseLight
@@ -195,7 +199,7 @@ func release(cmd Command, res Resolved, now time.Time, newID func() string, out 
 		ReleaseID: newID(), PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber,
 		BillOfLadingKey: BillOfLadingKey(r.BillOfLadingNumbers), CarrierID: sa, TerminalOperatorID: res.TerminalOperatorID,
 		Light: LightOK, Data: r, Version: 1, CreatedAt: now, UpdatedAt: now,
-		Right: Right{Holder: sa, Status: StatusAssigned},
+		Right: Right{Holder: sa, Status: StatusAssigned}, Lights: res.Visit.Lights.OrStarting(),
 	}
 	hops := []Hop{rel.Right.addHop("", sa, "Release", "", now, cmd.PublicReferenceID)}
 	out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: string(ActRelease), Recipients: unique(sa, res.TerminalOperatorID)}}
@@ -219,6 +223,9 @@ func (r *Right) addHop(from, to, action, reason string, at time.Time, ref string
 }
 
 func snapshot(out *Outcome, r *Release) {
+	lights := r.Lights.OrStarting()
+	ready := r.Readiness(out.At).Ready
+	out.Lights, out.PickupReady = &lights, &ready
 	out.ReleaseID, out.Light, out.Holder, out.RightStatus, out.PendingTo, out.Version = r.ReleaseID, r.Light, r.Right.Holder, r.Right.Status, r.Right.PendingTo, r.Version
 	out.ReleaseIdentification, out.TerminalCode = r.Data.ReleaseIdentification, r.Data.TerminalCode
 	out.BillOfLadingNumbers = r.Data.BillOfLadingNumbers

@@ -166,9 +166,10 @@ type ReadinessInput struct {
 	ReleaseFrom time.Time
 	ReleaseTo   time.Time // expiration
 	Now         time.Time
-	// HolderIsTransportOperator: the right is held by (accepted by) a transport operator.
-	HolderIsTransportOperator bool
-	Assigned                  bool
+	RightStatus int
+	// Assigned: the transport operator holding the right assigned the pick-up (only a transport
+	// operator holding an accepted right can).
+	Assigned bool
 }
 
 // ReadinessOf judges pick-up readiness: commercial OK, customs OK, police OK, discharged, terminal
@@ -206,12 +207,51 @@ func ReadinessOf(in ReadinessInput) Readiness {
 		}
 	}
 	switch {
-	case !in.HolderIsTransportOperator:
-		reasons = append(reasons, "Right: not held by a transport operator")
+	case in.RightStatus == StatusArchived:
+		reasons = append(reasons, "Right: archived")
+	case in.RightStatus == StatusExpired:
+		reasons = append(reasons, "Right: expired")
 	case !in.Assigned:
 		reasons = append(reasons, "Right: not assigned")
 	}
 	return Readiness{Ready: len(reasons) == 0, Reasons: reasons}
+}
+
+// OrStarting is the lights, or the starting lights when none were ever stored (a release made
+// before lights existed).
+func (l Lights) OrStarting() Lights {
+	if l.Customs.Value == "" {
+		return StartingLights()
+	}
+	return l
+}
+
+// Readiness of a release at now (contract §10).
+func (r *Release) Readiness(now time.Time) Readiness {
+	in := ReadinessInput{Commercial: r.Light, Lights: r.Lights.OrStarting(), Now: now, RightStatus: r.Right.Status, Assigned: r.Right.Assignment != nil}
+	if r.Data.ReleaseDateTimeUtc != nil {
+		in.ReleaseFrom = *r.Data.ReleaseDateTimeUtc
+	}
+	if r.Data.ExpirationDateTimeUtc != nil {
+		in.ReleaseTo = *r.Data.ExpirationDateTimeUtc
+	}
+	return ReadinessOf(in)
+}
+
+// View is the lights as answers show them: an object keyed by the light's name (contract §10).
+func (r *Release) View() map[LightName]string {
+	l := r.Lights.OrStarting()
+	commercial := string(r.Light)
+	if commercial == "" {
+		commercial = ValueUnknown
+	}
+	return l.View(commercial)
+}
+
+// View of the lights with the commercial light's value.
+func (l Lights) View(commercial string) map[LightName]string {
+	return map[LightName]string{LightCommercial: commercial, LightCustoms: l.Customs.Value, LightPolice: l.Police.Value,
+		LightDischarge: l.Discharge.Value, LightTerminalRelease: l.TerminalRelease.Value}
 }
 
 // E2 status filters of the lights (seed: 2 Police, 3 Terminal; contract §10): 2 when police or

@@ -61,7 +61,7 @@ func TestReadiness(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 8, 0, 0, 0, time.UTC)
 	green := Lights{Customs: LightState{Value: ValueOK}, Police: LightState{Value: ValueOK}, Discharge: LightState{Value: ValueYes}, TerminalRelease: LightState{Value: ValueOK}}
 	ready := ReadinessInput{Commercial: LightOK, Lights: green, ReleaseFrom: t0, ReleaseTo: t0.Add(24 * time.Hour), Now: t0.Add(time.Hour),
-		HolderIsTransportOperator: true, Assigned: true}
+		RightStatus: StatusAccepted, Assigned: true}
 	if r := ReadinessOf(ready); !r.Ready || len(r.Reasons) != 0 {
 		t.Fatalf("all green: %+v", r)
 	}
@@ -69,17 +69,18 @@ func TestReadiness(t *testing.T) {
 		change func(*ReadinessInput)
 		want   []string
 	}{
-		"no release":         {func(i *ReadinessInput) { i.Commercial = "" }, []string{"CommercialRelease: UNKNOWN"}},
-		"blocked release":    {func(i *ReadinessInput) { i.Commercial = LightBlocked }, []string{"CommercialRelease: BLOCKED"}},
-		"customs hold":       {func(i *ReadinessInput) { i.Lights.Customs.Value = ValueHold }, []string{"Customs: HOLD"}},
-		"customs unknown":    {func(i *ReadinessInput) { i.Lights.Customs.Value = ValueUnknown }, []string{"Customs: UNKNOWN"}},
-		"police":             {func(i *ReadinessInput) { i.Lights.Police.Value = ValueBlocked }, []string{"Police: BLOCKED"}},
-		"not discharged":     {func(i *ReadinessInput) { i.Lights.Discharge.Value = ValueNo }, []string{"Discharge: NO"}},
-		"terminal":           {func(i *ReadinessInput) { i.Lights.TerminalRelease.Value = ValueBlocked }, []string{"TerminalRelease: BLOCKED"}},
-		"too early":          {func(i *ReadinessInput) { i.Now = t0.Add(-time.Minute) }, []string{"Window: before the release time"}},
-		"expired":            {func(i *ReadinessInput) { i.Now = t0.Add(24 * time.Hour) }, []string{"Window: after the expiration"}},
-		"forwarder holds it": {func(i *ReadinessInput) { i.HolderIsTransportOperator = false }, []string{"Right: not held by a transport operator"}},
-		"not assigned":       {func(i *ReadinessInput) { i.Assigned = false }, []string{"Right: not assigned"}},
+		"no release":      {func(i *ReadinessInput) { i.Commercial = "" }, []string{"CommercialRelease: UNKNOWN"}},
+		"blocked release": {func(i *ReadinessInput) { i.Commercial = LightBlocked }, []string{"CommercialRelease: BLOCKED"}},
+		"customs hold":    {func(i *ReadinessInput) { i.Lights.Customs.Value = ValueHold }, []string{"Customs: HOLD"}},
+		"customs unknown": {func(i *ReadinessInput) { i.Lights.Customs.Value = ValueUnknown }, []string{"Customs: UNKNOWN"}},
+		"police":          {func(i *ReadinessInput) { i.Lights.Police.Value = ValueBlocked }, []string{"Police: BLOCKED"}},
+		"not discharged":  {func(i *ReadinessInput) { i.Lights.Discharge.Value = ValueNo }, []string{"Discharge: NO"}},
+		"terminal":        {func(i *ReadinessInput) { i.Lights.TerminalRelease.Value = ValueBlocked }, []string{"TerminalRelease: BLOCKED"}},
+		"too early":       {func(i *ReadinessInput) { i.Now = t0.Add(-time.Minute) }, []string{"Window: before the release time"}},
+		"expired":         {func(i *ReadinessInput) { i.Now = t0.Add(24 * time.Hour) }, []string{"Window: after the expiration"}},
+		"gated out":       {func(i *ReadinessInput) { i.RightStatus, i.Assigned = StatusArchived, false }, []string{"Right: archived"}},
+		"right expired":   {func(i *ReadinessInput) { i.RightStatus = StatusExpired }, []string{"Right: expired"}},
+		"not assigned":    {func(i *ReadinessInput) { i.Assigned = false }, []string{"Right: not assigned"}},
 		"several at once": {func(i *ReadinessInput) {
 			i.Lights.Customs.Value, i.Lights.Discharge.Value, i.Assigned = ValueBlocked, ValueNo, false
 		}, []string{"Customs: BLOCKED", "Discharge: NO", "Right: not assigned"}},

@@ -1,6 +1,10 @@
 package release
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+	"time"
+)
 
 // Ref locates an active release: container, B/L set and the shipping agent that made it.
 // Release-right commands do not know the shipping agent's id: then the container's active releases
@@ -43,6 +47,9 @@ type Membership struct {
 	TerminalID      string `dynamodbav:"to"`
 	HolderID        string `dynamodbav:"h"`
 	BLs             string `dynamodbav:"bl"` // upper-cased, joined by spaces, for the B/L filter
+	// AuthoritiesNotOK and TerminalNotOK are the lights E2's status 2 and 3 select.
+	AuthoritiesNotOK bool `dynamodbav:"na,omitempty"`
+	TerminalNotOK    bool `dynamodbav:"nt,omitempty"`
 }
 
 // Errors of saving a decision (the consumer's storage port answers them).
@@ -60,3 +67,32 @@ var (
 	// Permanent, like ErrTooLarge.
 	ErrRejected = errors.New("write rejected by the storage")
 )
+
+// Loaded is what the consumer reads before applying a command: the release it names (nil when
+// none), the container's visit, for an input every active release of the container, and whether
+// the command's outcome is recorded already (a duplicate).
+type Loaded struct {
+	Release  *Release
+	Visit    Visit
+	Releases []Release
+	Done     bool
+}
+
+// ContainerState is a container's current state, read in one Query: its visit, its active
+// releases and the PIN guards of their assignments (by "<releaseId>#<assignment seq>").
+type ContainerState struct {
+	Visit    Visit
+	Releases []Release
+	Guards   map[string]PinGuard
+}
+
+// PinGuard counts the failed gate validations of one assignment's PIN (contract §10: five in an
+// hour lock it until the next assignment).
+type PinGuard struct {
+	Failures []time.Time `json:"failures"` // the newest MaxPinFailures, oldest first
+	Locked   bool        `json:"locked"`
+	Version  int         `json:"version"`
+}
+
+// GuardKey names the guard of an assignment.
+func GuardKey(releaseID string, seq int) string { return fmt.Sprintf("%s#%d", releaseID, seq) }

@@ -51,6 +51,8 @@ func applyRight(cur *Release, cmd Command, res Resolved, now time.Time) Decision
 			return refuse("A transfer of this right is pending; it must be accepted, declined or revoked first.")
 		case res.ToID == me:
 			return refuse("A release right cannot be transferred to its holder.")
+		case r.Assignment != nil:
+			return refuse("The pick-up of this right is assigned: unassign it before transferring the right.")
 		case me == cur.CarrierID && r.ReleaseToLocked:
 			return refuse("The releaseTo party of the Release holds or is offered this right: Revoke it first, or Delete the release and submit it again.")
 		}

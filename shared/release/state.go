@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -56,23 +57,29 @@ type Right struct {
 	PrevStatus int `json:"prevStatus,omitempty"`
 	// Hops counts the chain of custody's hops (the next hop's Seq).
 	Hops int `json:"hops"`
+	// Assignment is the transport operator's assignment of the pick-up (contract §10); nil when
+	// unassigned. Assignments counts the assignments made, numbering each one's PIN.
+	Assignment  *Assignment `json:"assignment,omitempty"`
+	Assignments int         `json:"assignments,omitempty"`
 }
 
 // Release is a commercial release as stored.
 type Release struct {
-	ReleaseID          string    `json:"releaseId"`
-	PortLoCode         string    `json:"portLoCode"`
-	EquipmentNumber    string    `json:"equipmentNumber"`
-	BillOfLadingKey    string    `json:"billOfLadingKey"`
-	CarrierID          string    `json:"carrierId"`
-	TerminalOperatorID string    `json:"terminalOperatorId"`
-	Light              Light     `json:"light"`
-	PrevLight          Light     `json:"prevLight,omitempty"`
-	Data               Request   `json:"data"`
-	Right              Right     `json:"right"`
-	Version            int       `json:"version"`
-	CreatedAt          time.Time `json:"createdAt"`
-	UpdatedAt          time.Time `json:"updatedAt"`
+	ReleaseID          string  `json:"releaseId"`
+	PortLoCode         string  `json:"portLoCode"`
+	EquipmentNumber    string  `json:"equipmentNumber"`
+	BillOfLadingKey    string  `json:"billOfLadingKey"`
+	CarrierID          string  `json:"carrierId"`
+	TerminalOperatorID string  `json:"terminalOperatorId"`
+	Light              Light   `json:"light"`
+	PrevLight          Light   `json:"prevLight,omitempty"`
+	Data               Request `json:"data"`
+	Right              Right   `json:"right"`
+	// Lights is a copy of the container visit's lights, kept in step by every input (contract §10).
+	Lights    Lights    `json:"lights"`
+	Version   int       `json:"version"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // BillOfLadingKey identifies a set of B/Ls regardless of order and case.
@@ -100,6 +107,10 @@ type Command struct {
 	Item int `json:"item"`
 	// Right holds the parties of a release-right action (E3, E4); nil for E1 commands.
 	Right *RightArgs `json:"right,omitempty"`
+	// Input holds a terminal's or an authority's input on E1 (contract §10); nil otherwise.
+	Input *InputArgs `json:"input,omitempty"`
+	// Assign holds an assignment of the pick-up (contract §10); nil otherwise (Unassign too).
+	Assign *AssignArgs `json:"assign,omitempty"`
 }
 
 // GroupID orders the actions on one container (the FIFO message group).
@@ -114,6 +125,14 @@ type Resolved struct {
 	FromID, ToID string
 	CarrierID    string
 	PartyError   string // why releaseFrom, releaseTo or carrier did not resolve to exactly one entity
+	// Visit is the container's visit, read with the release: a new release starts with its lights.
+	Visit Visit
+	// GateOut: the entity pickedUpBy names ("" when it names none or several), and the parties of
+	// each release's chain of custody (by release id), who all hear of the gate-out.
+	PickedUpByID string
+	ChainParties map[string][]string
+	// PIN is the pick-up PIN drawn for an Assign.
+	PIN string
 }
 
 // Notice says who must hear of an outcome, and how (contract §7).
@@ -122,6 +141,18 @@ type Notice struct {
 	Event      string   `json:"event"`
 	ActionType string   `json:"actionType,omitempty"`
 	Recipients []string `json:"recipients"`
+	// Warnings are told to these recipients besides the outcome's own (UnauthorisedPickup).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// String shows a notice as tests and logs compare it: type, event, action type, recipients, and
+// the warnings when there are any.
+func (n Notice) String() string {
+	s := fmt.Sprintf("{%s %s %s %v", n.Type, n.Event, n.ActionType, n.Recipients)
+	if len(n.Warnings) > 0 {
+		s += fmt.Sprintf(" %v", n.Warnings)
+	}
+	return s + "}"
 }
 
 // Notification types and events.
@@ -166,6 +197,25 @@ type Outcome struct {
 	Version               int      `json:"version"`
 	// Result is the answer of an async read (E2, E5), delivered in the notification's body.
 	Result json.RawMessage `json:"result,omitempty"`
+	// GreenLight is the light a terminal or authority input set (contract §10); nil for the
+	// commercial light's changes, which OriginalLight and Light tell.
+	GreenLight *GreenLight `json:"greenLight,omitempty"`
+	// Lights, PickupReady and Assigned describe the release after the change, for the bodies that
+	// carry the right.
+	Lights      *Lights `json:"lights,omitempty"`
+	PickupReady *bool   `json:"pickupReady,omitempty"`
+	// SealedPin is the pick-up PIN of an Assign, sealed for the holder's notification (the
+	// release keeps only its hash); PickupPin is the PIN in the clear, never stored: the consumer
+	// seals it and the notifier opens it.
+	SealedPin []byte `json:"sealedPin,omitempty"`
+	PickupPin string `json:"-"`
+}
+
+// GreenLight is a change of one light: its name, the value before and after.
+type GreenLight struct {
+	Name string `json:"name"`
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // Decision is what Apply decided: the state to store and the outcome to record.
@@ -174,6 +224,11 @@ type Decision struct {
 	Archive bool     // Delete: the release leaves the active system
 	Hops    []Hop    // hops added to the chain of custody (stored with Next)
 	Outcome Outcome
+	// Visit is the container's visit to store (conditioned on the version read); nil: unchanged.
+	Visit *Visit
+	// Also are the releases a terminal or authority input changes (each conditioned on its own
+	// version), besides Next.
+	Also []ReleaseWrite
 }
 
 // Action statuses of the seed (actionStatusFilter).

@@ -62,6 +62,7 @@ func (s *Store) membershipItems(cur, next *release.Release, archive bool) ([]typ
 				BillOfLadingKey: next.BillOfLadingKey, Status: next.Right.ViewStatus(id),
 				ActionStatus: next.Right.ViewAction(id), Light: string(next.Light), ShippingID: next.CarrierID,
 				TerminalID: next.TerminalOperatorID, HolderID: next.Right.Holder, BLs: joinBLs(next.Data.BillOfLadingNumbers),
+				AuthoritiesNotOK: next.Lights.OrStarting().AuthoritiesNotOK(), TerminalNotOK: next.Lights.OrStarting().TerminalNotOK(),
 			}
 			item, err := attributevalue.MarshalMap(m)
 			if err != nil {

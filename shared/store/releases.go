@@ -26,64 +26,99 @@ func hopSK(releaseID string, seq int) string  { return fmt.Sprintf("%s%06d", hop
 func ridPK(carrier, rid string) string        { return "RID#" + carrier + "#" + rid }
 func expiryPK(t time.Time) string             { return "EXP#" + t.UTC().Format("2006-01-02") }
 
-// Load reads, in one strongly consistent BatchGetItem, the active release a command names and
-// whether the command's outcome is already recorded.
-func (s *Store) Load(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error) {
+// The container's current state sorts under the prefix "ACTIVE": the visit (sk ACTIVE), the PIN
+// guards of its assignments (ACTIVE!PIN#…) and its active releases (ACTIVE#…), so that one Query
+// reads all of it and nothing of the history (ARCHIVED#, HOP#, OUT#, GATE#).
+const (
+	skVisit      = "ACTIVE"
+	activePrefix = "ACTIVE"
+)
+
+// Load reads, in one strongly consistent BatchGetItem, the active release a command names, the
+// container's visit and whether the command's outcome is already recorded.
+func (s *Store) Load(ctx context.Context, ref release.Ref, publicRef string, item int) (release.Loaded, error) {
 	if ref.CarrierID == "" {
 		return s.loadByContainer(ctx, ref, publicRef, item)
 	}
 	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
-	keys := []map[string]types.AttributeValue{key(pk, activeSK(ref.CarrierID, ref.BillOfLadingKey)), key(pk, outcomeSK(publicRef, item))}
-	var cur *release.Release
-	done := false
+	keys := []map[string]types.AttributeValue{key(pk, activeSK(ref.CarrierID, ref.BillOfLadingKey)), key(pk, outcomeSK(publicRef, item)), key(pk, skVisit)}
+	l := release.Loaded{Visit: release.NewVisit(ref.PortLoCode, ref.EquipmentNumber)}
 	err := s.batchGet(ctx, keys, true, func(it map[string]types.AttributeValue) error {
 		switch sk := sVal(it[attrSK]); {
 		case strings.HasPrefix(sk, "OUT#"):
-			done = true
+			l.Done = true
+		case sk == skVisit:
+			return attributevalue.UnmarshalMapWithOptions(it, &l.Visit, jsonTagsDecode)
 		case strings.HasPrefix(sk, "ACTIVE#"):
 			var r release.Release
 			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
 				return err
 			}
-			cur = &r
+			l.Release = &r
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	return cur, done, nil
+	return l, err
 }
 
-// loadByContainer reads the container's active releases (one strongly consistent Query on the
-// ACTIVE# prefix: archived releases and outcomes are not read) and whether the outcome is recorded.
-func (s *Store) loadByContainer(ctx context.Context, ref release.Ref, publicRef string, item int) (*release.Release, bool, error) {
-	pk := releasePK(ref.PortLoCode, ref.EquipmentNumber)
-	var cur *release.Release
+// loadByContainer reads the container's current state (one strongly consistent Query on the
+// ACTIVE prefix: archived releases and outcomes are not read), takes the release with the
+// command's B/Ls and releaseIdentification, and reads whether the outcome is recorded.
+func (s *Store) loadByContainer(ctx context.Context, ref release.Ref, publicRef string, item int) (release.Loaded, error) {
+	l, err := s.LoadContainer(ctx, ref.PortLoCode, ref.EquipmentNumber, publicRef, item)
+	for i, r := range l.Releases {
+		if r.BillOfLadingKey == ref.BillOfLadingKey && r.Data.ReleaseIdentification == ref.ReleaseIdentification {
+			l.Release = &l.Releases[i]
+		}
+	}
+	return l, err
+}
+
+// LoadContainer reads the container's visit and all its active releases (one strongly consistent
+// Query) and whether the command's outcome is recorded (one GetItem): what a terminal's or an
+// authority's input is applied to.
+func (s *Store) LoadContainer(ctx context.Context, port, container, publicRef string, item int) (release.Loaded, error) {
+	st, err := s.containerState(ctx, port, container, true)
+	if err != nil {
+		return release.Loaded{}, err
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(releasePK(port, container), outcomeSK(publicRef, item)),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("pk")})
+	if err != nil {
+		return release.Loaded{}, err
+	}
+	return release.Loaded{Visit: st.Visit, Releases: st.Releases, Done: out.Item != nil}, nil
+}
+
+// containerState reads everything under the ACTIVE prefix of a container in one Query: the visit,
+// the active releases and the PIN guards.
+func (s *Store) containerState(ctx context.Context, port, container string, consistent bool) (release.ContainerState, error) {
+	st := release.ContainerState{Visit: release.NewVisit(port, container), Guards: map[string]release.PinGuard{}}
 	err := s.query(ctx, &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :p AND begins_with(sk, :a)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(pk), ":a": str("ACTIVE#")},
-		ConsistentRead:            aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(releasePK(port, container)), ":a": str(activePrefix)},
+		ConsistentRead:            aws.Bool(consistent),
 	}, func(it map[string]types.AttributeValue) error {
-		var r release.Release
-		if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
-			return err
-		}
-		if r.BillOfLadingKey == ref.BillOfLadingKey && r.Data.ReleaseIdentification == ref.ReleaseIdentification {
-			cur = &r
+		switch sk := sVal(it[attrSK]); {
+		case sk == skVisit:
+			return attributevalue.UnmarshalMapWithOptions(it, &st.Visit, jsonTagsDecode)
+		case strings.HasPrefix(sk, pinGuardPrefix):
+			var g release.PinGuard
+			if err := attributevalue.UnmarshalMapWithOptions(it, &g, jsonTagsDecode); err != nil {
+				return err
+			}
+			st.Guards[strings.TrimPrefix(sk, pinGuardPrefix)] = g
+		case strings.HasPrefix(sk, "ACTIVE#"):
+			var r release.Release
+			if err := attributevalue.UnmarshalMapWithOptions(it, &r, jsonTagsDecode); err != nil {
+				return err
+			}
+			st.Releases = append(st.Releases, r)
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, false, err
-	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, outcomeSK(publicRef, item)),
-		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("pk")})
-	if err != nil {
-		return nil, false, err
-	}
-	return cur, out.Item != nil, nil
+	return st, err
 }
 
 // Save stores a decision in one transaction: the release (conditioned on the version it was read
@@ -96,55 +131,27 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 		items = append(items, it)
 		labels = append(labels, meaning)
 	}
-	if next := d.Next; next != nil {
-		pk := releasePK(next.PortLoCode, next.EquipmentNumber)
-		active := key(pk, activeSK(next.CarrierID, next.BillOfLadingKey))
-		switch {
-		case d.Archive:
-			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: active,
-				ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: versionOf(cur)}}, release.ErrConflict)
-			item, err := s.releaseItem(next, pk, archivedSK(next.ReleaseID), false)
-			if err != nil {
-				return err
-			}
-			add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, release.ErrConflict)
-			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
-		default:
-			item, err := s.releaseItem(next, pk, activeSK(next.CarrierID, next.BillOfLadingKey), true)
-			if err != nil {
-				return err
-			}
-			put := &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
-			if cur != nil {
-				put.ConditionExpression, put.ExpressionAttributeValues = aws.String("version = :v"), versionOf(cur)
-			}
-			add(types.TransactWriteItem{Put: put}, release.ErrConflict)
-			if cur == nil || cur.Data.ReleaseIdentification != next.Data.ReleaseIdentification {
-				if cur != nil {
-					add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
-				}
-				guard := key(ridPK(next.CarrierID, next.Data.ReleaseIdentification), "RID")
-				guard["releaseId"], guard[attrItemType] = str(next.ReleaseID), str("ReleaseIdentification")
-				add(s.putNew(guard), release.ErrReleaseIDTaken)
-			}
-		}
-	}
-	for _, h := range d.Hops {
-		item, err := attributevalue.MarshalMapWithOptions(h, jsonTags)
-		if err != nil {
-			return err
-		}
-		item[attrPK], item[attrSK], item[attrItemType] = str(releasePK(d.Next.PortLoCode, d.Next.EquipmentNumber)), str(hopSK(d.Next.ReleaseID, h.Seq)), str("Hop")
-		add(s.putNew(item), release.ErrConflict)
-	}
+	writes := d.Also
 	if d.Next != nil {
-		ms, err := s.membershipItems(cur, d.Next, d.Archive)
+		writes = append([]release.ReleaseWrite{{Cur: cur, Next: d.Next, Archive: d.Archive, Hops: d.Hops}}, writes...)
+	}
+	for _, w := range writes {
+		if err := s.releaseWrites(w, add); err != nil {
+			return err
+		}
+	}
+	if v := d.Visit; v != nil {
+		item, err := attributevalue.MarshalMapWithOptions(v, jsonTags)
 		if err != nil {
 			return err
 		}
-		for _, m := range ms {
-			add(m, release.ErrConflict)
+		item[attrPK], item[attrSK], item[attrItemType] = str(releasePK(v.PortLoCode, v.EquipmentNumber)), str(skVisit), str("Visit")
+		put := &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		if v.Version > 1 {
+			put.ConditionExpression = aws.String("version = :v")
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(v.Version - 1)}}
 		}
+		add(types.TransactWriteItem{Put: put}, release.ErrConflict)
 	}
 	out, err := attributevalue.MarshalMapWithOptions(d.Outcome, jsonTags)
 	if err != nil {
@@ -191,6 +198,60 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 		return fmt.Errorf("%w: %v", release.ErrConflict, err) // e.g. TransactionConflict with a concurrent writer
 	}
 	return err
+}
+
+// releaseWrites adds the items of one release's change: the release (conditioned on the version it
+// was read at) or its archived copy, the releaseIdentification guard, its new hops, and the
+// parties' lists.
+func (s *Store) releaseWrites(w release.ReleaseWrite, add func(types.TransactWriteItem, error)) error {
+	cur, next := w.Cur, w.Next
+	pk := releasePK(next.PortLoCode, next.EquipmentNumber)
+	active := key(pk, activeSK(next.CarrierID, next.BillOfLadingKey))
+	switch {
+	case w.Archive:
+		add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: active,
+			ConditionExpression: aws.String("version = :v"), ExpressionAttributeValues: versionOf(cur)}}, release.ErrConflict)
+		item, err := s.releaseItem(next, pk, archivedSK(next.ReleaseID), false)
+		if err != nil {
+			return err
+		}
+		add(types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item}}, release.ErrConflict)
+		add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
+	default:
+		item, err := s.releaseItem(next, pk, activeSK(next.CarrierID, next.BillOfLadingKey), true)
+		if err != nil {
+			return err
+		}
+		put := &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")}
+		if cur != nil {
+			put.ConditionExpression, put.ExpressionAttributeValues = aws.String("version = :v"), versionOf(cur)
+		}
+		add(types.TransactWriteItem{Put: put}, release.ErrConflict)
+		if cur == nil || cur.Data.ReleaseIdentification != next.Data.ReleaseIdentification {
+			if cur != nil {
+				add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(ridPK(next.CarrierID, cur.Data.ReleaseIdentification), "RID")}}, release.ErrConflict)
+			}
+			guard := key(ridPK(next.CarrierID, next.Data.ReleaseIdentification), "RID")
+			guard["releaseId"], guard[attrItemType] = str(next.ReleaseID), str("ReleaseIdentification")
+			add(s.putNew(guard), release.ErrReleaseIDTaken)
+		}
+	}
+	for _, h := range w.Hops {
+		item, err := attributevalue.MarshalMapWithOptions(h, jsonTags)
+		if err != nil {
+			return err
+		}
+		item[attrPK], item[attrSK], item[attrItemType] = str(pk), str(hopSK(next.ReleaseID, h.Seq)), str("Hop")
+		add(s.putNew(item), release.ErrConflict)
+	}
+	ms, err := s.membershipItems(cur, next, w.Archive)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		add(m, release.ErrConflict)
+	}
+	return nil
 }
 
 func versionOf(r *release.Release) map[string]types.AttributeValue {
