@@ -15,6 +15,10 @@ func main() {
 	_, log, cfg := awsedge.Boot()
 	q, _ := catalog.QueueNamed(catalog.CommandQueue)
 	st := awsedge.Store(cfg)
+	box, err := awsedge.SecretBox(cfg)
+	if err != nil {
+		awsedge.Fatal(log, "channel secret key (it seals the pick-up PINs)", err)
+	}
 	c := &consumer.Consumer{
 		// Registry look-ups are kept a minute: a right action resolves two or three parties.
 		Store: consumer.CachedLookups(st, time.Minute, time.Now),
@@ -26,6 +30,7 @@ func main() {
 		Now:         time.Now,
 		Log:         log,
 		NewID:       consumer.NewID,
+		Box:         box,
 	}
 	lambda.Start(c.Handle)
 }

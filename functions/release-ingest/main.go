@@ -1,4 +1,5 @@
-// Command release-ingest serves E1, the shipping agent's commercial release actions (shared/commands).
+// Command release-ingest serves E1: the shipping agent's commercial release actions and the
+// terminals' and authorities' inputs (shared/commands).
 package main
 
 import (
@@ -19,6 +20,7 @@ func main() {
 		Accept: &commands.Acceptor{Store: st, Queue: awsedge.Queue(cfg, "COMMAND_QUEUE_URL"), Now: time.Now, Log: log},
 		Ports:  release.ParsePorts(awsedge.MustEnv("ALLOWED_PORTS")),
 		Stage:  awsedge.MustEnv("STAGE"),
+		Now:    time.Now,
 	}
 	lambda.Start(apigw.Lambda(h.Handle, log))
 }

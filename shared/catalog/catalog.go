@@ -286,7 +286,7 @@ func coreFunctions() []Function {
 		},
 		{
 			Name:        "release-ingest",
-			Description: "E1 POST /ingestion/v1/ingestion/{ingestionId}: accept a commercial release action",
+			Description: "E1 POST /ingestion/v1/ingestion/{ingestionId}: accept a commercial release action, or a terminal's or an authority's input",
 			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/ingestion/v1/ingestion/{ingestionId}", Auth: TokenOptionalKey}},
 			Env: env(
 				Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts},
@@ -313,8 +313,11 @@ func coreFunctions() []Function {
 			Trigger:     Trigger{Queue: &QueueTrigger{Queue: CommandQueue, BatchSize: 10}},
 			Env: env(
 				Env{Name: "DEAD_LETTER_QUEUE_URL", Ref: EnvDeadLetterQueueURL, Queue: CommandQueue},
+				// Seals the pick-up PIN of an Assign for the holder's notification.
+				Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey},
 			),
-			Grants:   []Grant{{On: Table, Access: ReadWrite}, {On: DeadLetterQueueResource, Queue: CommandQueue, Access: Send}},
+			Grants: []Grant{{On: Table, Access: ReadWrite}, {On: DeadLetterQueueResource, Queue: CommandQueue, Access: Send},
+				{On: ChannelKey, Access: Seal}},
 			Timeout:  30 * time.Second,
 			MemoryMB: 512,
 		},
@@ -325,9 +328,11 @@ func coreFunctions() []Function {
 			Description: "The table stream's notification consumer: outcomes into notifications (kept 168 hours), new notifications into delivery jobs for the receivers' channels",
 			// Until the records expire: a failure here (a throttled queue, a timeout) must not
 			// discard the notifications of later outcomes with it. Undecodable records are skipped.
-			Trigger:  Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: RetryUntilExpired}},
-			Env:      env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
-			Grants:   []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
+			Trigger: Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: RetryUntilExpired}},
+			Env: env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
+				Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}), // opens the pick-up PIN for the holder's notification
+			Grants: []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send},
+				{On: ChannelKey, Access: Open}},
 			Timeout:  60 * time.Second,
 			MemoryMB: 512,
 		},
@@ -368,6 +373,35 @@ func coreFunctions() []Function {
 			Grants:      acceptGrants,
 			Timeout:     10 * time.Second,
 			MemoryMB:    256,
+		},
+		{
+			Name:        "release-right-assign",
+			Description: "PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment: the holding transport operator assigns the pick-up",
+			Trigger:     Trigger{Route: &Route{Method: "PUT", Path: assignmentPath, Auth: TokenAndKey}},
+			Env:         rightsEnv,
+			Grants:      acceptGrants,
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
+		},
+		{
+			Name:        "release-right-unassign",
+			Description: "DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment: the holder unassigns the pick-up",
+			Trigger:     Trigger{Route: &Route{Method: "DELETE", Path: assignmentPath, Auth: TokenAndKey}},
+			Env:         rightsEnv,
+			Grants:      acceptGrants,
+			Timeout:     10 * time.Second,
+			MemoryMB:    256,
+		},
+		{
+			// Synchronous: one Query of the container's current state, and one transaction that
+			// keeps the validation (and a failed PIN's count) in the container's partition.
+			Name:        "pickup-validation",
+			Description: "POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations: the terminal's gate validation",
+			Trigger:     Trigger{Route: &Route{Method: "POST", Path: "/certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations", Auth: TokenAndKey}},
+			Env:         env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts}),
+			Grants:      []Grant{{On: Table, Access: Read}, {On: Table, Access: Write, KeyPrefix: ContainerPrefix}},
+			Timeout:     10 * time.Second,
+			MemoryMB:    512,
 		},
 		{
 			Name:        "release-rights-list",
@@ -482,6 +516,8 @@ const (
 	RetryQueue = "delivery-retries"
 	// ReplayQueue carries replay requests.
 	ReplayQueue = "replays"
+	// ContainerPrefix starts the partition key of a container's items (releases, visit, history).
+	ContainerPrefix = "REL#"
 	// ChannelPrefix starts the partition key of an entity's channels and their counter.
 	ChannelPrefix = "CHAN#"
 	// DeliveryLogPrefix starts the partition key of a channel's delivery log.
@@ -494,6 +530,9 @@ const (
 var readsEnv = env(Env{Name: "ALLOWED_PORTS", Ref: EnvAllowedPorts})
 
 // env is every function's environment: its table and stage, and what it needs besides.
+// assignmentPath is the route of the pick-up's assignment (PUT assigns, DELETE unassigns).
+const assignmentPath = "/certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment"
+
 func env(extra ...Env) []Env {
 	return append([]Env{{Name: "TABLE_NAME", Ref: EnvTableName}, {Name: "STAGE", Ref: EnvStage}}, extra...)
 }

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -52,22 +54,21 @@ type Ingest struct {
 	Accept *Acceptor
 	Ports  release.Ports
 	Stage  string
+	Now    func() time.Time
 }
 
-// Handle serves POST /ingestion/v1/ingestion/{ingestionId}.
+// Handle serves POST /ingestion/v1/ingestion/{ingestionId}: a shipping agent's commercial action,
+// or a terminal's or an authority's input (contract §10), told apart by actionType.
 func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	if input, ok := release.InputOf(peekActionType(r.Body)); ok {
+		return in.handleInput(ctx, r, input)
+	}
 	caller, err := apigw.RequireCaller(r, entity.ShippingAgent)
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	ing, err := in.IDs.IngestionID(ctx, r.PathParams["ingestionId"])
-	switch {
-	case errors.Is(err, identity.ErrUnknown):
-		return apigw.Response{}, problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
-	case err != nil:
-		return apigw.Response{}, problem.Wrap(err, "read ingestion id")
-	case ing.EntityID != caller.EntityID || ing.Environment != in.Stage:
-		return apigw.Response{}, problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
+	if err := in.checkIngestionID(ctx, r, caller); err != nil {
+		return apigw.Response{}, err
 	}
 	req, err := release.Decode(r.Body, in.Ports)
 	if err != nil {
@@ -87,6 +88,68 @@ func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 		CarrierID: caller.EntityID, Action: req.ActionType, Request: req,
 	}
 	return in.Accept.Accept(ctx, r, caller, []release.Command{cmd})
+}
+
+// handleInput accepts a terminal's input (from the operator of its terminalCode) or an authority's
+// (from an entity with the Authority role, in every port served): 401 for anyone else.
+func (in *Ingest) handleInput(ctx context.Context, r *apigw.Request, input release.LightInput) (apigw.Response, error) {
+	byTerminal, _ := input.ByTerminal()
+	role := entity.Authority
+	if byTerminal {
+		role = entity.TerminalOperator
+	}
+	caller, err := apigw.RequireCaller(r, role)
+	if err != nil {
+		return apigw.Response{}, problem.New(problem.KindUnauthorized, "%s is sent by an entity with the %s role", input, role)
+	}
+	if err := in.checkIngestionID(ctx, r, caller); err != nil {
+		return apigw.Response{}, err
+	}
+	req, args, err := release.DecodeInput(r.Body, in.Ports, in.Now())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if byTerminal {
+		me, err := in.IDs.Entity(ctx, caller.EntityID)
+		if err != nil {
+			return apigw.Response{}, problem.Wrap(err, "read caller")
+		}
+		if !slices.Contains(me.TerminalCodes, req.TerminalCode) {
+			return apigw.Response{}, problem.New(problem.KindUnauthorized, "terminalCode %s is not a terminal you operate", req.TerminalCode)
+		}
+	}
+	cmd := req.Command(args, uuid.NewString(), r.ExternalRef, caller.EntityID)
+	return in.Accept.Accept(ctx, r, caller, []release.Command{cmd})
+}
+
+// peekActionType reads actionType from a body without judging anything else ("" when it is not
+// there): the full decoding depends on it.
+func peekActionType(body []byte) string {
+	var head map[string]json.RawMessage
+	if json.Unmarshal(body, &head) != nil {
+		return ""
+	}
+	for k, v := range head {
+		var s string
+		if strings.EqualFold(k, "actionType") && json.Unmarshal(v, &s) == nil {
+			return s
+		}
+	}
+	return ""
+}
+
+// checkIngestionID: the path's ingestion id must be the caller's, in this stage.
+func (in *Ingest) checkIngestionID(ctx context.Context, r *apigw.Request, caller apigw.Caller) error {
+	ing, err := in.IDs.IngestionID(ctx, r.PathParams["ingestionId"])
+	switch {
+	case errors.Is(err, identity.ErrUnknown):
+		return problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
+	case err != nil:
+		return problem.Wrap(err, "read ingestion id")
+	case ing.EntityID != caller.EntityID || ing.Environment != in.Stage:
+		return problem.New(problem.KindUnauthorized, "the ingestion id is not yours")
+	}
+	return nil
 }
 
 // Enqueue puts commands on the queue: grouped per container (actions on one container apply in

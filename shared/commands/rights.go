@@ -74,3 +74,38 @@ func (h *Rights) queue(ctx context.Context, r *apigw.Request, caller apigw.Calle
 	}
 	return h.Accept.Accept(ctx, r, caller, cmds)
 }
+
+// Assignments serves the transport operator's assignment of a pick-up (contract §10):
+// PUT and DELETE …/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment.
+// Whether the caller holds the right is the consumer's to judge (NotValidated otherwise).
+type Assignments struct {
+	Accept *Acceptor
+	Ports  release.Ports
+}
+
+// HandlePut assigns (or re-assigns) the pick-up.
+func (h *Assignments) HandlePut(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	return h.handle(ctx, r, true)
+}
+
+// HandleDelete unassigns it.
+func (h *Assignments) HandleDelete(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	return h.handle(ctx, r, false)
+}
+
+func (h *Assignments) handle(ctx context.Context, r *apigw.Request, assign bool) (apigw.Response, error) {
+	caller, err := apigw.RequireCaller(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	port, container := r.PathParams["portLoCode"], r.PathParams["equipmentNumber"]
+	req, args, err := release.DecodeAssign(r.Body, port, container, h.Ports, assign)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if args != nil {
+		args.ByTransportOperator = caller.HasAnyRole(entity.TransportOperator)
+	}
+	cmd := req.Command(port, container, args, uuid.NewString(), r.ExternalRef, caller.EntityID)
+	return h.Accept.Accept(ctx, r, caller, []release.Command{cmd})
+}

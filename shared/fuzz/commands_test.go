@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
@@ -25,7 +26,7 @@ var (
 	ingestRoute = commandRoute{
 		"POST", "/ingestion/v1/ingestion/{ingestionId}", "/ingestion/v1/ingestion/" + ingestionID, map[string]string{"ingestionId": ingestionID},
 		func(st *store.Store, acc *commands.Acceptor) apigw.Handler {
-			return (&commands.Ingest{IDs: st, Accept: acc, Ports: ports, Stage: stage}).Handle
+			return (&commands.Ingest{IDs: st, Accept: acc, Ports: ports, Stage: stage, Now: time.Now}).Handle
 		},
 	}
 	rightRoute = commandRoute{

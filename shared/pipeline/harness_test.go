@@ -154,7 +154,7 @@ func build(t *testing.T, table string) *harness {
 	}
 	h.queue, h.dlq = awsedge.FIFOQueue{Client: sqsClient, URL: urls[q.Name]}, urls[q.DLQName()]
 	h.accept = &commands.Acceptor{Store: st, Queue: h.queue, Now: h.clock, Log: quiet}
-	h.ingest = &commands.Ingest{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR"), Stage: "test"}
+	h.ingest = &commands.Ingest{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR"), Stage: "test", Now: time.Now}
 	h.rights = &commands.Rights{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR")}
 	h.consumer = &consumer.Consumer{Store: consumer.CachedLookups(st, time.Minute, time.Now), Now: h.clock, Log: quiet, NewID: consumer.NewID, Attempts: st, MaxAttempts: q.MaxAttempts,
 		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}

@@ -141,7 +141,7 @@ func BenchmarkIngestHandler(b *testing.B) {
 	in := &commands.Ingest{
 		IDs:    memIdentities{entity.Entity{NxtEntityID: "NXT200000001", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent}}},
 		Accept: &commands.Acceptor{Store: nullAcceptances{}, Queue: nullQueue{}, Now: time.Now, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))},
-		Ports:  release.ParsePorts("BEANR"), Stage: "bench",
+		Ports:  release.ParsePorts("BEANR"), Stage: "bench", Now: time.Now,
 	}
 	h := lambda.NewHandler(apigw.Lambda(in.Handle, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	ev := events.APIGatewayProxyRequest{
