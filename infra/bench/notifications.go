@@ -149,7 +149,7 @@ func notificationsBench(db *dynamodb.Client) {
 			page.Items = append(page.Items, reads.Item{ReleaseID: uuid.NewString(), PortLoCode: "BEANR", EquipmentNumber: c, BillOfLadingNumbers: []string{"BL" + c},
 				ReleaseIdentification: "R-" + c, TerminalCode: "01700", ShippingAgent: reads.Party{NxtEntityID: "NXT290000001", Name: "Bench Shipping Agency", TIN: "BE0403170008"},
 				Terminal: reads.Party{NxtEntityID: busy, Name: "Bench Terminal", TIN: "BE0403170701"}, CurrentStakeholder: reads.Party{NxtEntityID: quiet, Name: "Bench Trucking", TIN: "BE0403170799"},
-				ReleaseRightStatus: 1, Lights: reads.Lights{CommercialRelease: "OK", Customs: "UNKNOWN", Terminal: "UNKNOWN"}, ReleaseDateTimeUtc: &at, ExpirationDateTimeUtc: &at})
+				ReleaseRightStatus: 1, Lights: release.StartingLights().View("OK"), ReleaseDateTimeUtc: &at, ExpirationDateTimeUtc: &at})
 		}
 		result, _ := json.Marshal(page)
 		n := benchNotification(quiet, uuid.NewString(), "", release.EventUpdate, now, result)

@@ -71,7 +71,7 @@ func rightsBench(db *dynamodb.Client) {
 		var calls, read int
 		start := time.Now()
 		for r := 0; r < rounds; r++ {
-			page, stats, err := reads.List(ctx, st, sa.NxtEntityID, "BEANR", c.f)
+			page, stats, err := reads.List(ctx, st, sa.NxtEntityID, "BEANR", c.f, time.Now())
 			if err != nil || page.TotalRows != heldRights || len(page.Items) != c.f.PageSize {
 				fail(fmt.Errorf("%s: %d rows, %d items, %v", c.name, page.TotalRows, len(page.Items), err))
 			}

@@ -60,6 +60,27 @@ func (e AddressAddressTypeCode) Valid() bool {
 	}
 }
 
+// Defines values for AssignmentRequestAssignToType.
+const (
+	AssignmentRequestAssignToTypeBarge AssignmentRequestAssignToType = "Barge"
+	AssignmentRequestAssignToTypeRail  AssignmentRequestAssignToType = "Rail"
+	AssignmentRequestAssignToTypeTruck AssignmentRequestAssignToType = "Truck"
+)
+
+// Valid indicates whether the value is a known member of the AssignmentRequestAssignToType enum.
+func (e AssignmentRequestAssignToType) Valid() bool {
+	switch e {
+	case AssignmentRequestAssignToTypeBarge:
+		return true
+	case AssignmentRequestAssignToTypeRail:
+		return true
+	case AssignmentRequestAssignToTypeTruck:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for BulkRightsRequestActionType.
 const (
 	BulkRightsRequestActionTypeAccept   BulkRightsRequestActionType = "Accept"
@@ -180,12 +201,81 @@ func (e HopAction) Valid() bool {
 	}
 }
 
+// Defines values for InputRequestActionType.
+const (
+	InputRequestActionTypeCustomsBlock    InputRequestActionType = "CustomsBlock"
+	InputRequestActionTypeCustomsHold     InputRequestActionType = "CustomsHold"
+	InputRequestActionTypeCustomsRelease  InputRequestActionType = "CustomsRelease"
+	InputRequestActionTypeDischarge       InputRequestActionType = "Discharge"
+	InputRequestActionTypeGateOut         InputRequestActionType = "GateOut"
+	InputRequestActionTypePoliceBlock     InputRequestActionType = "PoliceBlock"
+	InputRequestActionTypePoliceUnblock   InputRequestActionType = "PoliceUnblock"
+	InputRequestActionTypeTerminalBlock   InputRequestActionType = "TerminalBlock"
+	InputRequestActionTypeTerminalRelease InputRequestActionType = "TerminalRelease"
+)
+
+// Valid indicates whether the value is a known member of the InputRequestActionType enum.
+func (e InputRequestActionType) Valid() bool {
+	switch e {
+	case InputRequestActionTypeCustomsBlock:
+		return true
+	case InputRequestActionTypeCustomsHold:
+		return true
+	case InputRequestActionTypeCustomsRelease:
+		return true
+	case InputRequestActionTypeDischarge:
+		return true
+	case InputRequestActionTypeGateOut:
+		return true
+	case InputRequestActionTypePoliceBlock:
+		return true
+	case InputRequestActionTypePoliceUnblock:
+		return true
+	case InputRequestActionTypeTerminalBlock:
+		return true
+	case InputRequestActionTypeTerminalRelease:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightName.
+const (
+	LightNameCommercialRelease LightName = "CommercialRelease"
+	LightNameCustoms           LightName = "Customs"
+	LightNameDischarge         LightName = "Discharge"
+	LightNamePolice            LightName = "Police"
+	LightNameTerminalRelease   LightName = "TerminalRelease"
+)
+
+// Valid indicates whether the value is a known member of the LightName enum.
+func (e LightName) Valid() bool {
+	switch e {
+	case LightNameCommercialRelease:
+		return true
+	case LightNameCustoms:
+		return true
+	case LightNameDischarge:
+		return true
+	case LightNamePolice:
+		return true
+	case LightNameTerminalRelease:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LightValue.
 const (
 	LightValueBLOCKED LightValue = "BLOCKED"
 	LightValueEXPIRED LightValue = "EXPIRED"
+	LightValueHOLD    LightValue = "HOLD"
+	LightValueNO      LightValue = "NO"
 	LightValueOK      LightValue = "OK"
 	LightValueUNKNOWN LightValue = "UNKNOWN"
+	LightValueYES     LightValue = "YES"
 )
 
 // Valid indicates whether the value is a known member of the LightValue enum.
@@ -195,9 +285,120 @@ func (e LightValue) Valid() bool {
 		return true
 	case LightValueEXPIRED:
 		return true
+	case LightValueHOLD:
+		return true
+	case LightValueNO:
+		return true
 	case LightValueOK:
 		return true
 	case LightValueUNKNOWN:
+		return true
+	case LightValueYES:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightsCommercialRelease.
+const (
+	LightsCommercialReleaseBLOCKED LightsCommercialRelease = "BLOCKED"
+	LightsCommercialReleaseEXPIRED LightsCommercialRelease = "EXPIRED"
+	LightsCommercialReleaseOK      LightsCommercialRelease = "OK"
+	LightsCommercialReleaseUNKNOWN LightsCommercialRelease = "UNKNOWN"
+)
+
+// Valid indicates whether the value is a known member of the LightsCommercialRelease enum.
+func (e LightsCommercialRelease) Valid() bool {
+	switch e {
+	case LightsCommercialReleaseBLOCKED:
+		return true
+	case LightsCommercialReleaseEXPIRED:
+		return true
+	case LightsCommercialReleaseOK:
+		return true
+	case LightsCommercialReleaseUNKNOWN:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightsCustoms.
+const (
+	LightsCustomsBLOCKED LightsCustoms = "BLOCKED"
+	LightsCustomsHOLD    LightsCustoms = "HOLD"
+	LightsCustomsOK      LightsCustoms = "OK"
+	LightsCustomsUNKNOWN LightsCustoms = "UNKNOWN"
+)
+
+// Valid indicates whether the value is a known member of the LightsCustoms enum.
+func (e LightsCustoms) Valid() bool {
+	switch e {
+	case LightsCustomsBLOCKED:
+		return true
+	case LightsCustomsHOLD:
+		return true
+	case LightsCustomsOK:
+		return true
+	case LightsCustomsUNKNOWN:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightsDischarge.
+const (
+	LightsDischargeNO  LightsDischarge = "NO"
+	LightsDischargeYES LightsDischarge = "YES"
+)
+
+// Valid indicates whether the value is a known member of the LightsDischarge enum.
+func (e LightsDischarge) Valid() bool {
+	switch e {
+	case LightsDischargeNO:
+		return true
+	case LightsDischargeYES:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightsPolice.
+const (
+	LightsPoliceBLOCKED LightsPolice = "BLOCKED"
+	LightsPoliceOK      LightsPolice = "OK"
+)
+
+// Valid indicates whether the value is a known member of the LightsPolice enum.
+func (e LightsPolice) Valid() bool {
+	switch e {
+	case LightsPoliceBLOCKED:
+		return true
+	case LightsPoliceOK:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LightsTerminalRelease.
+const (
+	LightsTerminalReleaseBLOCKED LightsTerminalRelease = "BLOCKED"
+	LightsTerminalReleaseOK      LightsTerminalRelease = "OK"
+	LightsTerminalReleaseUNKNOWN LightsTerminalRelease = "UNKNOWN"
+)
+
+// Valid indicates whether the value is a known member of the LightsTerminalRelease enum.
+func (e LightsTerminalRelease) Valid() bool {
+	switch e {
+	case LightsTerminalReleaseBLOCKED:
+		return true
+	case LightsTerminalReleaseOK:
+		return true
+	case LightsTerminalReleaseUNKNOWN:
 		return true
 	default:
 		return false
@@ -206,15 +407,26 @@ func (e LightValue) Valid() bool {
 
 // Defines values for NotificationBodyActionType.
 const (
-	NotificationBodyActionTypeAccept   NotificationBodyActionType = "Accept"
-	NotificationBodyActionTypeBlock    NotificationBodyActionType = "Block"
-	NotificationBodyActionTypeDecline  NotificationBodyActionType = "Decline"
-	NotificationBodyActionTypeDelete   NotificationBodyActionType = "Delete"
-	NotificationBodyActionTypeRelease  NotificationBodyActionType = "Release"
-	NotificationBodyActionTypeRevoke   NotificationBodyActionType = "Revoke"
-	NotificationBodyActionTypeTransfer NotificationBodyActionType = "Transfer"
-	NotificationBodyActionTypeUnblock  NotificationBodyActionType = "Unblock"
-	NotificationBodyActionTypeUpdate   NotificationBodyActionType = "Update"
+	NotificationBodyActionTypeAccept          NotificationBodyActionType = "Accept"
+	NotificationBodyActionTypeAssign          NotificationBodyActionType = "Assign"
+	NotificationBodyActionTypeBlock           NotificationBodyActionType = "Block"
+	NotificationBodyActionTypeCustomsBlock    NotificationBodyActionType = "CustomsBlock"
+	NotificationBodyActionTypeCustomsHold     NotificationBodyActionType = "CustomsHold"
+	NotificationBodyActionTypeCustomsRelease  NotificationBodyActionType = "CustomsRelease"
+	NotificationBodyActionTypeDecline         NotificationBodyActionType = "Decline"
+	NotificationBodyActionTypeDelete          NotificationBodyActionType = "Delete"
+	NotificationBodyActionTypeDischarge       NotificationBodyActionType = "Discharge"
+	NotificationBodyActionTypeGateOut         NotificationBodyActionType = "GateOut"
+	NotificationBodyActionTypePoliceBlock     NotificationBodyActionType = "PoliceBlock"
+	NotificationBodyActionTypePoliceUnblock   NotificationBodyActionType = "PoliceUnblock"
+	NotificationBodyActionTypeRelease         NotificationBodyActionType = "Release"
+	NotificationBodyActionTypeRevoke          NotificationBodyActionType = "Revoke"
+	NotificationBodyActionTypeTerminalBlock   NotificationBodyActionType = "TerminalBlock"
+	NotificationBodyActionTypeTerminalRelease NotificationBodyActionType = "TerminalRelease"
+	NotificationBodyActionTypeTransfer        NotificationBodyActionType = "Transfer"
+	NotificationBodyActionTypeUnassign        NotificationBodyActionType = "Unassign"
+	NotificationBodyActionTypeUnblock         NotificationBodyActionType = "Unblock"
+	NotificationBodyActionTypeUpdate          NotificationBodyActionType = "Update"
 )
 
 // Valid indicates whether the value is a known member of the NotificationBodyActionType enum.
@@ -222,36 +434,43 @@ func (e NotificationBodyActionType) Valid() bool {
 	switch e {
 	case NotificationBodyActionTypeAccept:
 		return true
+	case NotificationBodyActionTypeAssign:
+		return true
 	case NotificationBodyActionTypeBlock:
+		return true
+	case NotificationBodyActionTypeCustomsBlock:
+		return true
+	case NotificationBodyActionTypeCustomsHold:
+		return true
+	case NotificationBodyActionTypeCustomsRelease:
 		return true
 	case NotificationBodyActionTypeDecline:
 		return true
 	case NotificationBodyActionTypeDelete:
 		return true
+	case NotificationBodyActionTypeDischarge:
+		return true
+	case NotificationBodyActionTypeGateOut:
+		return true
+	case NotificationBodyActionTypePoliceBlock:
+		return true
+	case NotificationBodyActionTypePoliceUnblock:
+		return true
 	case NotificationBodyActionTypeRelease:
 		return true
 	case NotificationBodyActionTypeRevoke:
 		return true
+	case NotificationBodyActionTypeTerminalBlock:
+		return true
+	case NotificationBodyActionTypeTerminalRelease:
+		return true
 	case NotificationBodyActionTypeTransfer:
+		return true
+	case NotificationBodyActionTypeUnassign:
 		return true
 	case NotificationBodyActionTypeUnblock:
 		return true
 	case NotificationBodyActionTypeUpdate:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for NotificationBodyGreenLightName.
-const (
-	CommercialRelease NotificationBodyGreenLightName = "CommercialRelease"
-)
-
-// Valid indicates whether the value is a known member of the NotificationBodyGreenLightName enum.
-func (e NotificationBodyGreenLightName) Valid() bool {
-	switch e {
-	case CommercialRelease:
 		return true
 	default:
 		return false
@@ -381,6 +600,27 @@ func (e PartyRefIdentificationType) Valid() bool {
 	}
 }
 
+// Defines values for PickupValidationAssignmentType.
+const (
+	PickupValidationAssignmentTypeBarge PickupValidationAssignmentType = "Barge"
+	PickupValidationAssignmentTypeRail  PickupValidationAssignmentType = "Rail"
+	PickupValidationAssignmentTypeTruck PickupValidationAssignmentType = "Truck"
+)
+
+// Valid indicates whether the value is a known member of the PickupValidationAssignmentType enum.
+func (e PickupValidationAssignmentType) Valid() bool {
+	switch e {
+	case PickupValidationAssignmentTypeBarge:
+		return true
+	case PickupValidationAssignmentTypeRail:
+		return true
+	case PickupValidationAssignmentTypeTruck:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleaseRequestActionType.
 const (
 	ReleaseRequestActionTypeBlock   ReleaseRequestActionType = "Block"
@@ -480,51 +720,6 @@ func (e ReleaseRightStatus) Valid() bool {
 	case ReleaseRightStatusN6:
 		return true
 	case ReleaseRightStatusN8:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ReleaseRightViewLightsCustoms.
-const (
-	ReleaseRightViewLightsCustomsBLOCKED ReleaseRightViewLightsCustoms = "BLOCKED"
-	ReleaseRightViewLightsCustomsHOLD    ReleaseRightViewLightsCustoms = "HOLD"
-	ReleaseRightViewLightsCustomsOK      ReleaseRightViewLightsCustoms = "OK"
-	ReleaseRightViewLightsCustomsUNKNOWN ReleaseRightViewLightsCustoms = "UNKNOWN"
-)
-
-// Valid indicates whether the value is a known member of the ReleaseRightViewLightsCustoms enum.
-func (e ReleaseRightViewLightsCustoms) Valid() bool {
-	switch e {
-	case ReleaseRightViewLightsCustomsBLOCKED:
-		return true
-	case ReleaseRightViewLightsCustomsHOLD:
-		return true
-	case ReleaseRightViewLightsCustomsOK:
-		return true
-	case ReleaseRightViewLightsCustomsUNKNOWN:
-		return true
-	default:
-		return false
-	}
-}
-
-// Defines values for ReleaseRightViewLightsTerminal.
-const (
-	ReleaseRightViewLightsTerminalBLOCKED ReleaseRightViewLightsTerminal = "BLOCKED"
-	ReleaseRightViewLightsTerminalOK      ReleaseRightViewLightsTerminal = "OK"
-	ReleaseRightViewLightsTerminalUNKNOWN ReleaseRightViewLightsTerminal = "UNKNOWN"
-)
-
-// Valid indicates whether the value is a known member of the ReleaseRightViewLightsTerminal enum.
-func (e ReleaseRightViewLightsTerminal) Valid() bool {
-	switch e {
-	case ReleaseRightViewLightsTerminalBLOCKED:
-		return true
-	case ReleaseRightViewLightsTerminalOK:
-		return true
-	case ReleaseRightViewLightsTerminalUNKNOWN:
 		return true
 	default:
 		return false
@@ -632,6 +827,38 @@ type Address struct {
 
 // AddressAddressTypeCode 1 main, 2 billing.
 type AddressAddressTypeCode string
+
+// AssignmentRequest defines model for AssignmentRequest.
+type AssignmentRequest struct {
+	// AssignTo A Truck names its licensePlate or driverId, a Barge its bargeEni, a Rail its visitId.
+	AssignTo struct {
+		// BargeEni A licence plate, driver id, barge ENI or visit id.
+		BargeEni *GateIdentifier `json:"bargeEni,omitempty"`
+
+		// DriverId A licence plate, driver id, barge ENI or visit id.
+		DriverId *GateIdentifier `json:"driverId,omitempty"`
+
+		// LicensePlate A licence plate, driver id, barge ENI or visit id.
+		LicensePlate *GateIdentifier               `json:"licensePlate,omitempty"`
+		Type         AssignmentRequestAssignToType `json:"type"`
+
+		// VisitId A licence plate, driver id, barge ENI or visit id.
+		VisitId *GateIdentifier `json:"visitId,omitempty"`
+	} `json:"assignTo"`
+
+	// BillOfLadingNumbers The release's bills of lading (1 to 50, unique, each 1 to 35 characters).
+	//
+	// Examples: ["BL1234567"]
+	BillOfLadingNumbers BillOfLadingNumbers `json:"billOfLadingNumbers"`
+	PickupWindow        *struct {
+		From time.Time `json:"from"`
+		To   time.Time `json:"to"`
+	} `json:"pickupWindow,omitempty"`
+	ReleaseIdentification RequiredReleaseIdentification `json:"releaseIdentification"`
+}
+
+// AssignmentRequestAssignToType defines model for AssignmentRequest.AssignTo.Type.
+type AssignmentRequestAssignToType string
 
 // BillOfLadingNumbers The release's bills of lading (1 to 50, unique, each 1 to 35 characters).
 //
@@ -1004,6 +1231,9 @@ type ExternalReferenceId = string
 // Filter defines model for Filter.
 type Filter = string
 
+// GateIdentifier A licence plate, driver id, barge ENI or visit id.
+type GateIdentifier = string
+
 // Guid A GUID, in any case.
 //
 // Examples: 6b1f2e0a-4c3d-4e5f-8a9b-0c1d2e3f4a5b
@@ -1028,8 +1258,85 @@ type HopAction string
 // IdempotencyKey Bare, or as a structured-field string (RFC 9651 §3.3.3) holding 1 to 255 characters.
 type IdempotencyKey = string
 
-// LightValue defines model for LightValue.
+// InputRequest A terminal's or an authority's input on E1. `reason` is required on TerminalBlock,
+// CustomsHold, CustomsBlock and PoliceBlock; `pickedUpBy`, `licensePlate`, `driverId` and
+// `visitId` belong to GateOut only (`pickedUpBy` required there).
+type InputRequest struct {
+	ActionType InputRequestActionType `json:"actionType"`
+
+	// BillOfLadingNumbers The release's bills of lading (1 to 50, unique, each 1 to 35 characters).
+	//
+	// Examples: ["BL1234567"]
+	BillOfLadingNumbers *BillOfLadingNumbers `json:"billOfLadingNumbers,omitempty"`
+
+	// DriverId A licence plate, driver id, barge ENI or visit id.
+	DriverId *GateIdentifier `json:"driverId,omitempty"`
+
+	// EquipmentNumber ISO 6346 container number: owner code, category (U, J or Z), six digits and a valid check
+	// digit. Requests may use lower case and spaces; answers carry this form.
+	//
+	//
+	// Examples: CSQU3054383, CAIU7654324, CAIU1234561
+	EquipmentNumber EquipmentNumber `json:"equipmentNumber"`
+
+	// EventDateTimeUtc When it happened, RFC 3339 in UTC, not in the future.
+	EventDateTimeUtc time.Time `json:"eventDateTimeUtc"`
+
+	// LicensePlate A licence plate, driver id, barge ENI or visit id.
+	LicensePlate *GateIdentifier `json:"licensePlate,omitempty"`
+
+	// PickedUpBy A party, by any of its identifiers; it must resolve to exactly one registered company.
+	//
+	// Examples: {"identificationCode":"NXT200000001","identificationType":"NxtEntityId"}
+	PickedUpBy *PartyRef `json:"pickedUpBy,omitempty"`
+
+	// PortLoCode UN/LOCODE of a port served by the platform (default BEANR).
+	//
+	// Examples: BEANR
+	PortLoCode PortLoCode `json:"portLoCode"`
+	Reason     *Reason    `json:"reason,omitempty"`
+
+	// TerminalCode The terminal's code in the port (1 to 10 letters or digits).
+	//
+	// Examples: 01700
+	TerminalCode TerminalCode `json:"terminalCode"`
+
+	// VisitId A licence plate, driver id, barge ENI or visit id.
+	VisitId *GateIdentifier `json:"visitId,omitempty"`
+}
+
+// InputRequestActionType defines model for InputRequest.ActionType.
+type InputRequestActionType string
+
+// LightName defines model for LightName.
+type LightName string
+
+// LightValue A light's value. CommercialRelease UNKNOWN, OK, BLOCKED, EXPIRED; Customs UNKNOWN, OK, HOLD, BLOCKED; Police OK, BLOCKED; Discharge NO, YES; TerminalRelease UNKNOWN, OK, BLOCKED.
 type LightValue string
+
+// Lights The lights of the container visit, keyed by name (contract §10).
+type Lights struct {
+	CommercialRelease LightsCommercialRelease `json:"CommercialRelease"`
+	Customs           LightsCustoms           `json:"Customs"`
+	Discharge         LightsDischarge         `json:"Discharge"`
+	Police            LightsPolice            `json:"Police"`
+	TerminalRelease   LightsTerminalRelease   `json:"TerminalRelease"`
+}
+
+// LightsCommercialRelease defines model for Lights.CommercialRelease.
+type LightsCommercialRelease string
+
+// LightsCustoms defines model for Lights.Customs.
+type LightsCustoms string
+
+// LightsDischarge defines model for Lights.Discharge.
+type LightsDischarge string
+
+// LightsPolice defines model for Lights.Police.
+type LightsPolice string
+
+// LightsTerminalRelease defines model for Lights.TerminalRelease.
+type LightsTerminalRelease string
 
 // Notification One notification as E7 returns it.
 type Notification struct {
@@ -1074,12 +1381,25 @@ type NotificationBody struct {
 	EquipmentNumber string `json:"equipmentNumber"`
 
 	// GreenLightName The light that changed (ReleaseLight notifications).
-	GreenLightName        *NotificationBodyGreenLightName `json:"greenLightName,omitempty"`
-	NewValue              *LightValue                     `json:"newValue,omitempty"`
-	OriginalValue         *LightValue                     `json:"originalValue,omitempty"`
-	PortLoCode            string                          `json:"portLoCode"`
-	ReleaseId             *openapi_types.UUID             `json:"releaseId,omitempty"`
-	ReleaseIdentification *string                         `json:"releaseIdentification,omitempty"`
+	GreenLightName *LightName `json:"greenLightName,omitempty"`
+
+	// Lights The lights of the container visit, keyed by name (contract §10).
+	Lights *Lights `json:"lights,omitempty"`
+
+	// NewValue A light's value. CommercialRelease UNKNOWN, OK, BLOCKED, EXPIRED; Customs UNKNOWN, OK, HOLD, BLOCKED; Police OK, BLOCKED; Discharge NO, YES; TerminalRelease UNKNOWN, OK, BLOCKED.
+	NewValue *LightValue `json:"newValue,omitempty"`
+
+	// OriginalValue A light's value. CommercialRelease UNKNOWN, OK, BLOCKED, EXPIRED; Customs UNKNOWN, OK, HOLD, BLOCKED; Police OK, BLOCKED; Discharge NO, YES; TerminalRelease UNKNOWN, OK, BLOCKED.
+	OriginalValue *LightValue `json:"originalValue,omitempty"`
+
+	// PickupPin The pick-up PIN, in the holder's Assign outcome only.
+	PickupPin *string `json:"pickupPin,omitempty"`
+
+	// PickupReady Whether the container may be picked up now (with the right).
+	PickupReady           *bool               `json:"pickupReady,omitempty"`
+	PortLoCode            string              `json:"portLoCode"`
+	ReleaseId             *openapi_types.UUID `json:"releaseId,omitempty"`
+	ReleaseIdentification *string             `json:"releaseIdentification,omitempty"`
 
 	// ReleaseRight The release right as the receiver sees it (a pending transfer is Assigned to its receiver and Pending to its sender).
 	ReleaseRight *RightView `json:"releaseRight,omitempty"`
@@ -1091,9 +1411,6 @@ type NotificationBody struct {
 
 // NotificationBodyActionType The action that caused it; absent on expiry, NotValidated and read answers.
 type NotificationBodyActionType string
-
-// NotificationBodyGreenLightName The light that changed (ReleaseLight notifications).
-type NotificationBodyGreenLightName string
 
 // NotificationBodyResult1 defines model for NotificationBody.Result.1.
 type NotificationBodyResult1 = []ReleaseRightView
@@ -1203,6 +1520,59 @@ type PhoneBookItem struct {
 	NxtEntityId NxtEntityId `json:"nxtEntityId"`
 	Scac        *string     `json:"scac"`
 	Vat         *string     `json:"vat"`
+}
+
+// PickupValidation defines model for PickupValidation.
+type PickupValidation struct {
+	Allowed bool `json:"allowed"`
+
+	// Assignment The assignment (null when unassigned); never the PIN.
+	Assignment *struct {
+		BargeEni         *string                        `json:"bargeEni,omitempty"`
+		DriverId         *string                        `json:"driverId,omitempty"`
+		LicensePlate     *string                        `json:"licensePlate,omitempty"`
+		PickupWindowFrom *time.Time                     `json:"pickupWindowFrom,omitempty"`
+		PickupWindowTo   *time.Time                     `json:"pickupWindowTo,omitempty"`
+		Type             PickupValidationAssignmentType `json:"type"`
+		VisitId          *string                        `json:"visitId,omitempty"`
+	} `json:"assignment"`
+
+	// Holder The holder of the right (null without an active release).
+	Holder *struct {
+		// NxtEntityId Examples: NXT200000001
+		NxtEntityId NxtEntityId `json:"nxtEntityId"`
+	} `json:"holder"`
+
+	// Lights The lights of the container visit, keyed by name (contract §10).
+	Lights Lights `json:"lights"`
+
+	// Reasons Every light or check that is not OK, each starting with its name.
+	Reasons   []string            `json:"reasons"`
+	ReleaseId *openapi_types.UUID `json:"releaseId,omitempty"`
+}
+
+// PickupValidationAssignmentType defines model for PickupValidation.Assignment.Type.
+type PickupValidationAssignmentType string
+
+// PickupValidationRequest defines model for PickupValidationRequest.
+type PickupValidationRequest struct {
+	// BargeEni A licence plate, driver id, barge ENI or visit id.
+	BargeEni *GateIdentifier `json:"bargeEni,omitempty"`
+
+	// BillOfLadingNumbers Needed when the container has several active releases.
+	//
+	// Examples: ["BL1234567"]
+	BillOfLadingNumbers *BillOfLadingNumbers `json:"billOfLadingNumbers,omitempty"`
+
+	// DriverId A licence plate, driver id, barge ENI or visit id.
+	DriverId *GateIdentifier `json:"driverId,omitempty"`
+
+	// LicensePlate A licence plate, driver id, barge ENI or visit id.
+	LicensePlate *GateIdentifier `json:"licensePlate,omitempty"`
+	PickupPin    *string         `json:"pickupPin,omitempty"`
+
+	// VisitId A licence plate, driver id, barge ENI or visit id.
+	VisitId *GateIdentifier `json:"visitId,omitempty"`
 }
 
 // PortLoCode UN/LOCODE of a port served by the platform (default BEANR).
@@ -1329,8 +1699,11 @@ type ReleaseRightStatus int
 // ReleaseRightView One release and its right, as the viewer sees it (an E2 row, or an E5 release with its chain of custody).
 type ReleaseRightView struct {
 	// ActionStatus 0 Undefined, 1 Pending (awaits my answer), 2 Revoke, 3 Transfer (my transfer awaits the answer).
-	ActionStatus        ActionStatus `json:"actionStatus"`
-	BillOfLadingNumbers []string     `json:"billOfLadingNumbers"`
+	ActionStatus ActionStatus `json:"actionStatus"`
+
+	// Assigned Whether the holding transport operator assigned the pick-up.
+	Assigned            bool     `json:"assigned"`
+	BillOfLadingNumbers []string `json:"billOfLadingNumbers"`
 
 	// ChainOfCustody The newest hops of the right's chain of custody, oldest first (E5 only): at most 50; chainOfCustodyLength counts them all.
 	ChainOfCustody *[]Hop `json:"chainOfCustody,omitempty"`
@@ -1349,12 +1722,13 @@ type ReleaseRightView struct {
 	// Examples: CSQU3054383, CAIU7654324, CAIU1234561
 	EquipmentNumber       EquipmentNumber `json:"equipmentNumber"`
 	ExpirationDateTimeUtc *time.Time      `json:"expirationDateTimeUtc,omitempty"`
-	Lights                struct {
-		CommercialRelease LightValue                     `json:"commercialRelease"`
-		Customs           ReleaseRightViewLightsCustoms  `json:"customs"`
-		Terminal          ReleaseRightViewLightsTerminal `json:"terminal"`
-	} `json:"lights"`
+
+	// Lights The lights of the container visit, keyed by name (contract §10).
+	Lights    Lights     `json:"lights"`
 	PendingTo *PartyView `json:"pendingTo,omitempty"`
+
+	// PickupReady Whether the container may be picked up now (every light green, inside the validity, assigned).
+	PickupReady bool `json:"pickupReady"`
 
 	// PortLoCode UN/LOCODE of a port served by the platform (default BEANR).
 	//
@@ -1370,12 +1744,6 @@ type ReleaseRightView struct {
 	TerminalCode       string             `json:"terminalCode"`
 	TerminalOperator   PartyView          `json:"terminalOperator"`
 }
-
-// ReleaseRightViewLightsCustoms defines model for ReleaseRightView.Lights.Customs.
-type ReleaseRightViewLightsCustoms string
-
-// ReleaseRightViewLightsTerminal defines model for ReleaseRightView.Lights.Terminal.
-type ReleaseRightViewLightsTerminal string
 
 // ReplayByReferences The notifications of these calls (`publicReferenceId`); duplicates count once, references the company never received are ignored.
 type ReplayByReferences struct {
@@ -1518,6 +1886,15 @@ type TokenRequest struct {
 
 // TokenRequestGrantType defines model for TokenRequest.GrantType.
 type TokenRequestGrantType string
+
+// UnassignmentRequest defines model for UnassignmentRequest.
+type UnassignmentRequest struct {
+	// BillOfLadingNumbers The release's bills of lading (1 to 50, unique, each 1 to 35 characters).
+	//
+	// Examples: ["BL1234567"]
+	BillOfLadingNumbers   BillOfLadingNumbers           `json:"billOfLadingNumbers"`
+	ReleaseIdentification RequiredReleaseIdentification `json:"releaseIdentification"`
+}
 
 // UtcDateTime RFC 3339 timestamp in UTC (`Z` or `+00:00`).
 //
@@ -1697,6 +2074,35 @@ type ActOnReleaseRightParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// UnassignPickupParams defines parameters for UnassignPickup.
+type UnassignPickupParams struct {
+	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
+	// the request causes. At most 100 characters, no control characters (400 otherwise).
+	ExternalReferenceId *ExternalReferenceId `json:"External-Reference-Id,omitempty"`
+
+	// IdempotencyKey Makes a retry safe: the same key with the same request answers the first 202 again (and
+	// queues nothing new); the same key with a different request answers 422. 1 to 255 printable
+	// ASCII characters, sent bare or as a quoted structured-field string (`"abc"`, RFC 9651).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// AssignPickupParams defines parameters for AssignPickup.
+type AssignPickupParams struct {
+	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
+	// the request causes. At most 100 characters, no control characters (400 otherwise).
+	ExternalReferenceId *ExternalReferenceId `json:"External-Reference-Id,omitempty"`
+
+	// IdempotencyKey Makes a retry safe: the same key with the same request answers the first 202 again (and
+	// queues nothing new); the same key with a different request answers 422. 1 to 255 printable
+	// ASCII characters, sent bare or as a quoted structured-field string (`"abc"`, RFC 9651).
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// SubmitReleaseActionJSONBody defines parameters for SubmitReleaseAction.
+type SubmitReleaseActionJSONBody struct {
+	union json.RawMessage
+}
+
 // SubmitReleaseActionParams defines parameters for SubmitReleaseAction.
 type SubmitReleaseActionParams struct {
 	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
@@ -1739,8 +2145,17 @@ type ActOnReleaseRightsJSONRequestBody = BulkRightsRequest
 // ActOnReleaseRightJSONRequestBody defines body for ActOnReleaseRight for application/json ContentType.
 type ActOnReleaseRightJSONRequestBody = RightActionRequest
 
+// UnassignPickupJSONRequestBody defines body for UnassignPickup for application/json ContentType.
+type UnassignPickupJSONRequestBody = UnassignmentRequest
+
+// AssignPickupJSONRequestBody defines body for AssignPickup for application/json ContentType.
+type AssignPickupJSONRequestBody = AssignmentRequest
+
+// ValidatePickupJSONRequestBody defines body for ValidatePickup for application/json ContentType.
+type ValidatePickupJSONRequestBody = PickupValidationRequest
+
 // SubmitReleaseActionJSONRequestBody defines body for SubmitReleaseAction for application/json ContentType.
-type SubmitReleaseActionJSONRequestBody = ReleaseRequest
+type SubmitReleaseActionJSONRequestBody SubmitReleaseActionJSONBody
 
 // RequestTokenFormdataRequestBody defines body for RequestToken for application/x-www-form-urlencoded ContentType.
 type RequestTokenFormdataRequestBody = TokenRequest
@@ -1868,6 +2283,68 @@ func (t ReplayRequest) MarshalJSON() ([]byte, error) {
 }
 
 func (t *ReplayRequest) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
+
+// AsReleaseRequest returns the union data inside the SubmitReleaseActionJSONBody as a ReleaseRequest
+func (t SubmitReleaseActionJSONBody) AsReleaseRequest() (ReleaseRequest, error) {
+	var body ReleaseRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReleaseRequest overwrites any union data inside the SubmitReleaseActionJSONBody as the provided ReleaseRequest
+func (t *SubmitReleaseActionJSONBody) FromReleaseRequest(v ReleaseRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReleaseRequest performs a merge with any union data inside the SubmitReleaseActionJSONBody, using the provided ReleaseRequest
+func (t *SubmitReleaseActionJSONBody) MergeReleaseRequest(v ReleaseRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInputRequest returns the union data inside the SubmitReleaseActionJSONBody as a InputRequest
+func (t SubmitReleaseActionJSONBody) AsInputRequest() (InputRequest, error) {
+	var body InputRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInputRequest overwrites any union data inside the SubmitReleaseActionJSONBody as the provided InputRequest
+func (t *SubmitReleaseActionJSONBody) FromInputRequest(v InputRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeInputRequest performs a merge with any union data inside the SubmitReleaseActionJSONBody, using the provided InputRequest
+func (t *SubmitReleaseActionJSONBody) MergeInputRequest(v InputRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t SubmitReleaseActionJSONBody) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *SubmitReleaseActionJSONBody) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }
@@ -2224,11 +2701,99 @@ type ClientInterface interface {
 	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights (the `ActOnReleaseRight` operationId).
 	ActOnReleaseRight(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *ActOnReleaseRightParams, body ActOnReleaseRightJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SubmitReleaseActionWithBody E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+	// UnassignPickupWithBody Unassign the pick-up
+	//
+	// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+	UnassignPickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UnassignPickup Unassign the pick-up
+	//
+	// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+	UnassignPickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, body UnassignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignPickupWithBody Assign the pick-up (the transport operator holding the right)
+	//
+	// The transport operator that holds (has accepted) the right names who comes: a truck, a
+	// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+	// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+	// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+	// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+	// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+	AssignPickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignPickup Assign the pick-up (the transport operator holding the right)
+	//
+	// The transport operator that holds (has accepted) the right names who comes: a truck, a
+	// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+	// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+	// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+	// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+	// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+	AssignPickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, body AssignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidatePickupWithBody Gate validation (the terminal operator of the container's terminal)
+	//
+	// May the driver at the gate take the container? Answered at once from one read of the
+	// container's current state. `allowed` only when the container is pick-up ready (every light
+	// green, inside the release's validity, the right assigned by its transport operator) and the
+	// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+	// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+	// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+	// validation is kept in the container's history. A container with no active release answers
+	// `allowed: false`; one at a terminal the caller does not operate: 401.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+	ValidatePickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ValidatePickup Gate validation (the terminal operator of the container's terminal)
+	//
+	// May the driver at the gate take the container? Answered at once from one read of the
+	// container's current state. `allowed` only when the container is pick-up ready (every light
+	// green, inside the release's validity, the right assigned by its transport operator) and the
+	// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+	// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+	// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+	// validation is kept in the container's history. A container with no active release answers
+	// `allowed: false`; one at a terminal the caller does not operate: 401.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+	ValidatePickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, body ValidatePickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SubmitReleaseActionWithBody E1 — a commercial release action, or a terminal's or an authority's input
 	//
 	// The shipping agent's commercial release of a container, and its later changes. Only the
 	// ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 	// must name the caller (by any of its identifiers); otherwise 401.
+	//
+	// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+	// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+	// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+	// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+	// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+	// Inputs for a container with no release are kept and apply when a release arrives; an input
+	// not newer than the stored one for its light changes nothing. The sender always gets the
+	// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+	// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 	//
 	// Release and Update carry every field (an Update replaces them all; `releaseTo`,
 	// `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -2244,11 +2809,21 @@ type ClientInterface interface {
 	// Corresponds with POST /ingestion/v1/ingestion/{ingestionId} (the `SubmitReleaseAction` operationId).
 	SubmitReleaseActionWithBody(ctx context.Context, ingestionId openapi_types.UUID, params *SubmitReleaseActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
-	// SubmitReleaseAction E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+	// SubmitReleaseAction E1 — a commercial release action, or a terminal's or an authority's input
 	//
 	// The shipping agent's commercial release of a container, and its later changes. Only the
 	// ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 	// must name the caller (by any of its identifiers); otherwise 401.
+	//
+	// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+	// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+	// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+	// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+	// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+	// Inputs for a container with no release are kept and apply when a release arrives; an input
+	// not newer than the stored one for its light changes nothing. The sender always gets the
+	// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+	// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 	//
 	// Release and Update carry every field (an Update replaces them all; `releaseTo`,
 	// `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -2776,11 +3351,159 @@ func (c *Client) ActOnReleaseRight(ctx context.Context, portLoCode PortLoCode, e
 	return c.Client.Do(req)
 }
 
-// SubmitReleaseActionWithBody E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+// UnassignPickupWithBody Unassign the pick-up
+//
+// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+func (c *Client) UnassignPickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnassignPickupRequestWithBody(c.Server, portLoCode, equipmentNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UnassignPickup Unassign the pick-up
+//
+// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+func (c *Client) UnassignPickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, body UnassignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUnassignPickupRequest(c.Server, portLoCode, equipmentNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignPickupWithBody Assign the pick-up (the transport operator holding the right)
+//
+// The transport operator that holds (has accepted) the right names who comes: a truck, a
+// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+func (c *Client) AssignPickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignPickupRequestWithBody(c.Server, portLoCode, equipmentNumber, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignPickup Assign the pick-up (the transport operator holding the right)
+//
+// The transport operator that holds (has accepted) the right names who comes: a truck, a
+// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+func (c *Client) AssignPickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, body AssignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignPickupRequest(c.Server, portLoCode, equipmentNumber, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidatePickupWithBody Gate validation (the terminal operator of the container's terminal)
+//
+// May the driver at the gate take the container? Answered at once from one read of the
+// container's current state. `allowed` only when the container is pick-up ready (every light
+// green, inside the release's validity, the right assigned by its transport operator) and the
+// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+// validation is kept in the container's history. A container with no active release answers
+// `allowed: false`; one at a terminal the caller does not operate: 401.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+func (c *Client) ValidatePickupWithBody(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidatePickupRequestWithBody(c.Server, portLoCode, equipmentNumber, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ValidatePickup Gate validation (the terminal operator of the container's terminal)
+//
+// May the driver at the gate take the container? Answered at once from one read of the
+// container's current state. `allowed` only when the container is pick-up ready (every light
+// green, inside the release's validity, the right assigned by its transport operator) and the
+// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+// validation is kept in the container's history. A container with no active release answers
+// `allowed: false`; one at a terminal the caller does not operate: 401.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+func (c *Client) ValidatePickup(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, body ValidatePickupJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewValidatePickupRequest(c.Server, portLoCode, equipmentNumber, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SubmitReleaseActionWithBody E1 — a commercial release action, or a terminal's or an authority's input
 //
 // The shipping agent's commercial release of a container, and its later changes. Only the
 // ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 // must name the caller (by any of its identifiers); otherwise 401.
+//
+// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+// Inputs for a container with no release are kept and apply when a release arrives; an input
+// not newer than the stored one for its light changes nothing. The sender always gets the
+// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 //
 // Release and Update carry every field (an Update replaces them all; `releaseTo`,
 // `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -2806,11 +3529,21 @@ func (c *Client) SubmitReleaseActionWithBody(ctx context.Context, ingestionId op
 	return c.Client.Do(req)
 }
 
-// SubmitReleaseAction E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+// SubmitReleaseAction E1 — a commercial release action, or a terminal's or an authority's input
 //
 // The shipping agent's commercial release of a container, and its later changes. Only the
 // ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 // must name the caller (by any of its identifiers); otherwise 401.
+//
+// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+// Inputs for a container with no release are kept and apply when a release arrives; an input
+// not newer than the stored one for its light changes nothing. The sender always gets the
+// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 //
 // Release and Update carry every field (an Update replaces them all; `releaseTo`,
 // `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -4082,6 +4815,220 @@ func NewActOnReleaseRightRequestWithBody(server string, portLoCode PortLoCode, e
 	return req, nil
 }
 
+// NewUnassignPickupRequest calls the generic UnassignPickup builder with application/json body
+func NewUnassignPickupRequest(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, body UnassignPickupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUnassignPickupRequestWithBody(server, portLoCode, equipmentNumber, params, "application/json", bodyReader)
+}
+
+// NewUnassignPickupRequestWithBody constructs an http.Request for the UnassignPickup method, with any body, and a specified content type
+func NewUnassignPickupRequestWithBody(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "portLoCode", portLoCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "equipmentNumber", equipmentNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/%s/containers/%s/import/release-rights/assignment", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ExternalReferenceId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "External-Reference-Id", *params.ExternalReferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("External-Reference-Id", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewAssignPickupRequest calls the generic AssignPickup builder with application/json body
+func NewAssignPickupRequest(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, body AssignPickupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAssignPickupRequestWithBody(server, portLoCode, equipmentNumber, params, "application/json", bodyReader)
+}
+
+// NewAssignPickupRequestWithBody constructs an http.Request for the AssignPickup method, with any body, and a specified content type
+func NewAssignPickupRequestWithBody(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "portLoCode", portLoCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "equipmentNumber", equipmentNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/%s/containers/%s/import/release-rights/assignment", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.ExternalReferenceId != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "External-Reference-Id", *params.ExternalReferenceId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("External-Reference-Id", headerParam0)
+		}
+
+		if params.IdempotencyKey != nil {
+			var headerParam1 string
+
+			headerParam1, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam1)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewValidatePickupRequest calls the generic ValidatePickup builder with application/json body
+func NewValidatePickupRequest(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, body ValidatePickupJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewValidatePickupRequestWithBody(server, portLoCode, equipmentNumber, "application/json", bodyReader)
+}
+
+// NewValidatePickupRequestWithBody constructs an http.Request for the ValidatePickup method, with any body, and a specified content type
+func NewValidatePickupRequestWithBody(server string, portLoCode PortLoCode, equipmentNumber EquipmentNumber, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "portLoCode", portLoCode, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "equipmentNumber", equipmentNumber, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/certified-pickup/v1/%s/containers/%s/pickup-validations", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewSubmitReleaseActionRequest calls the generic SubmitReleaseAction builder with application/json body
 func NewSubmitReleaseActionRequest(server string, ingestionId openapi_types.UUID, params *SubmitReleaseActionParams, body SubmitReleaseActionJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -4564,11 +5511,99 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights (the `ActOnReleaseRight` operationId).
 	ActOnReleaseRightWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *ActOnReleaseRightParams, body ActOnReleaseRightJSONRequestBody, reqEditors ...RequestEditorFn) (*ActOnReleaseRightResponse, error)
 
-	// SubmitReleaseActionWithBodyWithResponse E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+	// UnassignPickupWithBodyWithResponse Unassign the pick-up
+	//
+	// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+	UnassignPickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnassignPickupResponse, error)
+
+	// UnassignPickupWithResponse Unassign the pick-up
+	//
+	// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+	UnassignPickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, body UnassignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*UnassignPickupResponse, error)
+
+	// AssignPickupWithBodyWithResponse Assign the pick-up (the transport operator holding the right)
+	//
+	// The transport operator that holds (has accepted) the right names who comes: a truck, a
+	// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+	// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+	// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+	// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+	// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+	AssignPickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignPickupResponse, error)
+
+	// AssignPickupWithResponse Assign the pick-up (the transport operator holding the right)
+	//
+	// The transport operator that holds (has accepted) the right names who comes: a truck, a
+	// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+	// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+	// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+	// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+	// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+	AssignPickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, body AssignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignPickupResponse, error)
+
+	// ValidatePickupWithBodyWithResponse Gate validation (the terminal operator of the container's terminal)
+	//
+	// May the driver at the gate take the container? Answered at once from one read of the
+	// container's current state. `allowed` only when the container is pick-up ready (every light
+	// green, inside the release's validity, the right assigned by its transport operator) and the
+	// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+	// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+	// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+	// validation is kept in the container's history. A container with no active release answers
+	// `allowed: false`; one at a terminal the caller does not operate: 401.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+	ValidatePickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidatePickupResponse, error)
+
+	// ValidatePickupWithResponse Gate validation (the terminal operator of the container's terminal)
+	//
+	// May the driver at the gate take the container? Answered at once from one read of the
+	// container's current state. `allowed` only when the container is pick-up ready (every light
+	// green, inside the release's validity, the right assigned by its transport operator) and the
+	// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+	// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+	// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+	// validation is kept in the container's history. A container with no active release answers
+	// `allowed: false`; one at a terminal the caller does not operate: 401.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+	ValidatePickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, body ValidatePickupJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidatePickupResponse, error)
+
+	// SubmitReleaseActionWithBodyWithResponse E1 — a commercial release action, or a terminal's or an authority's input
 	//
 	// The shipping agent's commercial release of a container, and its later changes. Only the
 	// ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 	// must name the caller (by any of its identifiers); otherwise 401.
+	//
+	// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+	// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+	// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+	// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+	// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+	// Inputs for a container with no release are kept and apply when a release arrives; an input
+	// not newer than the stored one for its light changes nothing. The sender always gets the
+	// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+	// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 	//
 	// Release and Update carry every field (an Update replaces them all; `releaseTo`,
 	// `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -4584,11 +5619,21 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /ingestion/v1/ingestion/{ingestionId} (the `SubmitReleaseAction` operationId).
 	SubmitReleaseActionWithBodyWithResponse(ctx context.Context, ingestionId openapi_types.UUID, params *SubmitReleaseActionParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SubmitReleaseActionResponse, error)
 
-	// SubmitReleaseActionWithResponse E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+	// SubmitReleaseActionWithResponse E1 — a commercial release action, or a terminal's or an authority's input
 	//
 	// The shipping agent's commercial release of a container, and its later changes. Only the
 	// ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 	// must name the caller (by any of its identifiers); otherwise 401.
+	//
+	// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+	// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+	// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+	// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+	// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+	// Inputs for a container with no release are kept and apply when a release arrives; an input
+	// not newer than the stored one for its light changes nothing. The sender always gets the
+	// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+	// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 	//
 	// Release and Update carry every field (an Update replaces them all; `releaseTo`,
 	// `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -6842,6 +7887,436 @@ func (r ActOnReleaseRightResponse) ContentType() string {
 	return ""
 }
 
+// UnassignPickupResponse202Headers the declared response headers of an HTTP 202 response for UnassignPickup
+type UnassignPickupResponse202Headers struct {
+	XAmznRequestid *string
+}
+
+// UnassignPickupResponse400Headers the declared response headers of an HTTP 400 response for UnassignPickup
+type UnassignPickupResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// UnassignPickupResponse401Headers the declared response headers of an HTTP 401 response for UnassignPickup
+type UnassignPickupResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// UnassignPickupResponse413Headers the declared response headers of an HTTP 413 response for UnassignPickup
+type UnassignPickupResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// UnassignPickupResponse422Headers the declared response headers of an HTTP 422 response for UnassignPickup
+type UnassignPickupResponse422Headers struct {
+	XAmznRequestid *string
+}
+
+// UnassignPickupResponse429Headers the declared response headers of an HTTP 429 response for UnassignPickup
+type UnassignPickupResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// UnassignPickupResponse500Headers the declared response headers of an HTTP 500 response for UnassignPickup
+type UnassignPickupResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type UnassignPickupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Accepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyConflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *UnassignPickupResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *UnassignPickupResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *UnassignPickupResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *UnassignPickupResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *UnassignPickupResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UnassignPickupResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *UnassignPickupResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r UnassignPickupResponse) GetJSON202() *Accepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON422() *IdempotencyConflict {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r UnassignPickupResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r UnassignPickupResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r UnassignPickupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UnassignPickupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UnassignPickupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UnassignPickupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// AssignPickupResponse202Headers the declared response headers of an HTTP 202 response for AssignPickup
+type AssignPickupResponse202Headers struct {
+	XAmznRequestid *string
+}
+
+// AssignPickupResponse400Headers the declared response headers of an HTTP 400 response for AssignPickup
+type AssignPickupResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// AssignPickupResponse401Headers the declared response headers of an HTTP 401 response for AssignPickup
+type AssignPickupResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// AssignPickupResponse413Headers the declared response headers of an HTTP 413 response for AssignPickup
+type AssignPickupResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// AssignPickupResponse422Headers the declared response headers of an HTTP 422 response for AssignPickup
+type AssignPickupResponse422Headers struct {
+	XAmznRequestid *string
+}
+
+// AssignPickupResponse429Headers the declared response headers of an HTTP 429 response for AssignPickup
+type AssignPickupResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// AssignPickupResponse500Headers the declared response headers of an HTTP 500 response for AssignPickup
+type AssignPickupResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type AssignPickupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Accepted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *IdempotencyConflict
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers202 the parsed response headers for an HTTP 202 response
+	Headers202 *AssignPickupResponse202Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *AssignPickupResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *AssignPickupResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *AssignPickupResponse413Headers
+	// Headers422 the parsed response headers for an HTTP 422 response
+	Headers422 *AssignPickupResponse422Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AssignPickupResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *AssignPickupResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r AssignPickupResponse) GetJSON202() *Accepted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON422() *IdempotencyConflict {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r AssignPickupResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r AssignPickupResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r AssignPickupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssignPickupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssignPickupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssignPickupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ValidatePickupResponse200Headers the declared response headers of an HTTP 200 response for ValidatePickup
+type ValidatePickupResponse200Headers struct {
+	XAmznRequestid *string
+}
+
+// ValidatePickupResponse400Headers the declared response headers of an HTTP 400 response for ValidatePickup
+type ValidatePickupResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ValidatePickupResponse401Headers the declared response headers of an HTTP 401 response for ValidatePickup
+type ValidatePickupResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ValidatePickupResponse413Headers the declared response headers of an HTTP 413 response for ValidatePickup
+type ValidatePickupResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ValidatePickupResponse429Headers the declared response headers of an HTTP 429 response for ValidatePickup
+type ValidatePickupResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ValidatePickupResponse500Headers the declared response headers of an HTTP 500 response for ValidatePickup
+type ValidatePickupResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ValidatePickupResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PickupValidation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *ValidatePickupResponse200Headers
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ValidatePickupResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ValidatePickupResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ValidatePickupResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ValidatePickupResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ValidatePickupResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ValidatePickupResponse) GetJSON200() *PickupValidation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ValidatePickupResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ValidatePickupResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ValidatePickupResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ValidatePickupResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ValidatePickupResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ValidatePickupResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // SubmitReleaseActionResponse202Headers the declared response headers of an HTTP 202 response for SubmitReleaseAction
 type SubmitReleaseActionResponse202Headers struct {
 	XAmznRequestid *string
@@ -7657,11 +9132,135 @@ func (c *ClientWithResponses) ActOnReleaseRightWithResponse(ctx context.Context,
 	return ParseActOnReleaseRightResponse(rsp)
 }
 
-// SubmitReleaseActionWithBodyWithResponse E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+// UnassignPickupWithBodyWithResponse Unassign the pick-up
+//
+// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+func (c *ClientWithResponses) UnassignPickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UnassignPickupResponse, error) {
+	rsp, err := c.UnassignPickupWithBody(ctx, portLoCode, equipmentNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnassignPickupResponse(rsp)
+}
+
+// UnassignPickupWithResponse Unassign the pick-up
+//
+// The holder withdraws its assignment (the PIN stops working); the outcome goes to the holder.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `UnassignPickup` operationId).
+func (c *ClientWithResponses) UnassignPickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *UnassignPickupParams, body UnassignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*UnassignPickupResponse, error) {
+	rsp, err := c.UnassignPickup(ctx, portLoCode, equipmentNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUnassignPickupResponse(rsp)
+}
+
+// AssignPickupWithBodyWithResponse Assign the pick-up (the transport operator holding the right)
+//
+// The transport operator that holds (has accepted) the right names who comes: a truck, a
+// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+func (c *ClientWithResponses) AssignPickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignPickupResponse, error) {
+	rsp, err := c.AssignPickupWithBody(ctx, portLoCode, equipmentNumber, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignPickupResponse(rsp)
+}
+
+// AssignPickupWithResponse Assign the pick-up (the transport operator holding the right)
+//
+// The transport operator that holds (has accepted) the right names who comes: a truck, a
+// barge or a train, and optionally a pick-up window. Re-assigning overwrites. The outcome
+// (`ReleaseRight` / `Update`, actionType `Assign`) goes to the holder alone and carries a new
+// 6-digit `body.pickupPin`, valid until the window or the release ends; the platform keeps
+// only its hash. While assigned, the holder cannot transfer the right. Anyone but the holder,
+// a holder without the TransportOperator role, or a right not accepted: NotValidated.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/import/release-rights/assignment (the `AssignPickup` operationId).
+func (c *ClientWithResponses) AssignPickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, params *AssignPickupParams, body AssignPickupJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignPickupResponse, error) {
+	rsp, err := c.AssignPickup(ctx, portLoCode, equipmentNumber, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignPickupResponse(rsp)
+}
+
+// ValidatePickupWithBodyWithResponse Gate validation (the terminal operator of the container's terminal)
+//
+// May the driver at the gate take the container? Answered at once from one read of the
+// container's current state. `allowed` only when the container is pick-up ready (every light
+// green, inside the release's validity, the right assigned by its transport operator) and the
+// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+// validation is kept in the container's history. A container with no active release answers
+// `allowed: false`; one at a terminal the caller does not operate: 401.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+func (c *ClientWithResponses) ValidatePickupWithBodyWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ValidatePickupResponse, error) {
+	rsp, err := c.ValidatePickupWithBody(ctx, portLoCode, equipmentNumber, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidatePickupResponse(rsp)
+}
+
+// ValidatePickupWithResponse Gate validation (the terminal operator of the container's terminal)
+//
+// May the driver at the gate take the container? Answered at once from one read of the
+// container's current state. `allowed` only when the container is pick-up ready (every light
+// green, inside the release's validity, the right assigned by its transport operator) and the
+// PIN or the assignment's identifiers match (both, when both are given). `reasons` names every
+// light or check that is not OK (`Customs: HOLD`, `Pin: mismatch`, `Right: not assigned`).
+// Five wrong PINs or identifiers within an hour lock the PIN until the next assignment. Every
+// validation is kept in the container's history. A container with no active release answers
+// `allowed: false`; one at a terminal the caller does not operate: 401.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /certified-pickup/v1/{portLoCode}/containers/{equipmentNumber}/pickup-validations (the `ValidatePickup` operationId).
+func (c *ClientWithResponses) ValidatePickupWithResponse(ctx context.Context, portLoCode PortLoCode, equipmentNumber EquipmentNumber, body ValidatePickupJSONRequestBody, reqEditors ...RequestEditorFn) (*ValidatePickupResponse, error) {
+	rsp, err := c.ValidatePickup(ctx, portLoCode, equipmentNumber, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseValidatePickupResponse(rsp)
+}
+
+// SubmitReleaseActionWithBodyWithResponse E1 — a commercial release action, or a terminal's or an authority's input
 //
 // The shipping agent's commercial release of a container, and its later changes. Only the
 // ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 // must name the caller (by any of its identifiers); otherwise 401.
+//
+// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+// Inputs for a container with no release are kept and apply when a release arrives; an input
+// not newer than the stored one for its light changes nothing. The sender always gets the
+// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 //
 // Release and Update carry every field (an Update replaces them all; `releaseTo`,
 // `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -7683,11 +9282,21 @@ func (c *ClientWithResponses) SubmitReleaseActionWithBodyWithResponse(ctx contex
 	return ParseSubmitReleaseActionResponse(rsp)
 }
 
-// SubmitReleaseActionWithResponse E1 — a commercial release action (Release, Update, Block, Unblock, Revoke, Delete)
+// SubmitReleaseActionWithResponse E1 — a commercial release action, or a terminal's or an authority's input
 //
 // The shipping agent's commercial release of a container, and its later changes. Only the
 // ShippingAgent role may call it, with its own ingestion id of this environment, and `carrier`
 // must name the caller (by any of its identifiers); otherwise 401.
+//
+// Terminal operators (for a `terminalCode` they operate) send `Discharge`, `TerminalRelease`,
+// `TerminalBlock` (with `reason`) and `GateOut` (with `pickedUpBy`); authorities (role
+// Authority, every port served) send `CustomsRelease`, `CustomsHold`, `CustomsBlock`,
+// `PoliceBlock` and `PoliceUnblock` (with `reason` where marked): `InputRequest`. Anyone
+// else: 401. `eventDateTimeUtc` is RFC 3339 in UTC and not in the future (400 otherwise).
+// Inputs for a container with no release are kept and apply when a release arrives; an input
+// not newer than the stored one for its light changes nothing. The sender always gets the
+// outcome; the agent, the terminal and the right's parties get `ReleaseLightChanged` when a
+// light changes, and every party of the chain gets `TerminalEvent`/`GateOut`.
 //
 // Release and Update carry every field (an Update replaces them all; `releaseTo`,
 // `equipmentNumber` and `billOfLadingNumbers` cannot change). Block, Unblock, Revoke and Delete
@@ -10284,6 +11893,496 @@ func ParseActOnReleaseRightResponse(rsp *http.Response) (*ActOnReleaseRightRespo
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers ActOnReleaseRightResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUnassignPickupResponse parses an HTTP response from a UnassignPickupWithResponse call
+func ParseUnassignPickupResponse(rsp *http.Response) (*UnassignPickupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UnassignPickupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Accepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers UnassignPickupResponse202Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers UnassignPickupResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers UnassignPickupResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers UnassignPickupResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers UnassignPickupResponse422Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers UnassignPickupResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers UnassignPickupResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseAssignPickupResponse parses an HTTP response from a AssignPickupWithResponse call
+func ParseAssignPickupResponse(rsp *http.Response) (*AssignPickupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssignPickupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Accepted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest IdempotencyConflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 202:
+		var headers AssignPickupResponse202Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers202 = &headers
+	case rsp.StatusCode == 400:
+		var headers AssignPickupResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers AssignPickupResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers AssignPickupResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 422:
+		var headers AssignPickupResponse422Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers422 = &headers
+	case rsp.StatusCode == 429:
+		var headers AssignPickupResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers AssignPickupResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseValidatePickupResponse parses an HTTP response from a ValidatePickupWithResponse call
+func ParseValidatePickupResponse(rsp *http.Response) (*ValidatePickupResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ValidatePickupResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PickupValidation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers ValidatePickupResponse200Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 400:
+		var headers ValidatePickupResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ValidatePickupResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers ValidatePickupResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ValidatePickupResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ValidatePickupResponse500Headers
 		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

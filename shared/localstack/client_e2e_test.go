@@ -53,7 +53,11 @@ func TestGeneratedClient(t *testing.T) {
 		ReleaseDateTimeUtc: &at, Carrier: &apiclient.PartyRef{IdentificationType: apiclient.PartyRefIdentificationTypeNxtEntityId, IdentificationCode: sa.NxtEntityID},
 	}
 	ingestion := uuid.MustParse(sa.Credentials.IngestionID)
-	accepted, err := c.SubmitReleaseActionWithResponse(ctx, ingestion, &apiclient.SubmitReleaseActionParams{ExternalReferenceId: &ref, IdempotencyKey: &key}, rel, auth)
+	var body apiclient.SubmitReleaseActionJSONBody
+	if err := body.FromReleaseRequest(rel); err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := c.SubmitReleaseActionWithResponse(ctx, ingestion, &apiclient.SubmitReleaseActionParams{ExternalReferenceId: &ref, IdempotencyKey: &key}, apiclient.SubmitReleaseActionJSONRequestBody(body), auth)
 	if err != nil || accepted.JSON202 == nil || accepted.JSON202.ExternalReferenceId == nil || *accepted.JSON202.ExternalReferenceId != ref {
 		t.Fatalf("E1: %v %d %s", err, accepted.StatusCode(), accepted.Body)
 	}

@@ -262,7 +262,7 @@ func TestAnswersStayInsideTheResponseLimit(t *testing.T) {
 		page.Items = append(page.Items, reads.Item{ReleaseID: uuid.NewString(), PortLoCode: "BEANR", EquipmentNumber: c, BillOfLadingNumbers: []string{"BL" + c},
 			ReleaseIdentification: "R-" + c, TerminalCode: "01700", ShippingAgent: reads.Party{NxtEntityID: sa1, Name: "Scheldt Shipping Agency", TIN: "BE0403170008"},
 			Terminal: reads.Party{NxtEntityID: top, Name: "Deurganck Container Terminal", TIN: "BE0403170701"}, CurrentStakeholder: reads.Party{NxtEntityID: rp, Name: "Kempen Forwarding", TIN: "BE0403170799"},
-			ReleaseRightStatus: 1, Lights: reads.Lights{CommercialRelease: "OK", Customs: "UNKNOWN", Terminal: "UNKNOWN"}, ReleaseDateTimeUtc: &at, ExpirationDateTimeUtc: &at})
+			ReleaseRightStatus: 1, Lights: release.StartingLights().View("OK"), ReleaseDateTimeUtc: &at, ExpirationDateTimeUtc: &at})
 	}
 	result, _ := json.Marshal(page)
 	var ns []notification.Notification

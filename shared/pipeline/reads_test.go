@@ -118,7 +118,7 @@ func TestReleaseDetail(t *testing.T) {
 		env, raw := h.readRights(who, c, map[string]string{"billOfLadingNumbers": "BL1", "releaseIdentification": "R-" + c})
 		var items []reads.Item
 		json.Unmarshal(raw, &items)
-		if env.Event != "Update" || len(items) != 1 || len(items[0].Chain) != 2 || items[0].Lights.CommercialRelease != "OK" {
+		if env.Event != "Update" || len(items) != 1 || len(items[0].Chain) != 2 || items[0].Lights[release.LightCommercial] != "OK" {
 			t.Fatalf("%s's detail: %s %s", who, env.Event, raw)
 		}
 	}

@@ -109,19 +109,23 @@ func ParseRightsFilters(params map[string][]string) (RightsFilters, error) {
 
 // Item is one right in an E2 page or an E5 detail.
 type Item struct {
-	ReleaseID             string     `json:"releaseId"`
-	PortLoCode            string     `json:"portLoCode"`
-	EquipmentNumber       string     `json:"equipmentNumber"`
-	BillOfLadingNumbers   []string   `json:"billOfLadingNumbers"`
-	ReleaseIdentification string     `json:"releaseIdentification"`
-	TerminalCode          string     `json:"terminalCode"`
-	ShippingAgent         Party      `json:"shippingAgent"`
-	Terminal              Party      `json:"terminalOperator"`
-	CurrentStakeholder    Party      `json:"currentStakeholder"`
-	PendingTo             *Party     `json:"pendingTo,omitempty"`
-	ReleaseRightStatus    int        `json:"releaseRightStatus"`
-	ActionStatus          int        `json:"actionStatus"`
-	Lights                Lights     `json:"lights"`
+	ReleaseID             string   `json:"releaseId"`
+	PortLoCode            string   `json:"portLoCode"`
+	EquipmentNumber       string   `json:"equipmentNumber"`
+	BillOfLadingNumbers   []string `json:"billOfLadingNumbers"`
+	ReleaseIdentification string   `json:"releaseIdentification"`
+	TerminalCode          string   `json:"terminalCode"`
+	ShippingAgent         Party    `json:"shippingAgent"`
+	Terminal              Party    `json:"terminalOperator"`
+	CurrentStakeholder    Party    `json:"currentStakeholder"`
+	PendingTo             *Party   `json:"pendingTo,omitempty"`
+	ReleaseRightStatus    int      `json:"releaseRightStatus"`
+	ActionStatus          int      `json:"actionStatus"`
+	// Lights keyed by their names, and whether the container may be picked up now (contract §10).
+	Lights      map[release.LightName]string `json:"lights"`
+	PickupReady bool                         `json:"pickupReady"`
+	// Assigned: the holding transport operator assigned the pick-up (its details are the gate's).
+	Assigned              bool       `json:"assigned"`
 	ReleaseDateTimeUtc    *time.Time `json:"releaseDateTimeUtc,omitempty"`
 	ExpirationDateTimeUtc *time.Time `json:"expirationDateTimeUtc,omitempty"`
 	// E5 only: the newest hops of the chain of custody, oldest first; the chain's length, and
@@ -136,14 +140,6 @@ type Party struct {
 	NxtEntityID string `json:"nxtEntityId"`
 	Name        string `json:"name,omitempty"`
 	TIN         string `json:"tin,omitempty"`
-}
-
-// Lights of a release: the commercial light is the platform's; the others come from terminals and
-// customs, which are not connected yet (UNKNOWN).
-type Lights struct {
-	CommercialRelease string `json:"commercialRelease"`
-	Customs           string `json:"customs"`
-	Terminal          string `json:"terminal"`
 }
 
 // Page is the E2 answer.
@@ -168,9 +164,9 @@ func (f RightsFilters) unfiltered() bool {
 // List computes one page of a party's rights in a port. Unfiltered: the total from the party's
 // counters and the page from one Query in key order. Filtered: every membership (a Query on the
 // party's partition), the filters, then full releases for the page only.
-func List(ctx context.Context, st RightsStore, caller, port string, f RightsFilters) (Page, Stats, error) {
+func List(ctx context.Context, st RightsStore, caller, port string, f RightsFilters, now time.Time) (Page, Stats, error) {
 	if f.unfiltered() {
-		return listAll(ctx, st, caller, port, f)
+		return listAll(ctx, st, caller, port, f, now)
 	}
 	ms, calls, err := st.RightsOf(ctx, caller, port)
 	if err != nil {
@@ -203,12 +199,12 @@ func List(ctx context.Context, st RightsStore, caller, port string, f RightsFilt
 		return page, stats, err
 	}
 	for _, r := range rels {
-		page.Items = append(page.Items, itemOf(r, caller, parties))
+		page.Items = append(page.Items, itemOf(r, caller, parties, now))
 	}
 	return page, stats, nil
 }
 
-func listAll(ctx context.Context, st RightsStore, caller, port string, f RightsFilters) (Page, Stats, error) {
+func listAll(ctx context.Context, st RightsStore, caller, port string, f RightsFilters, now time.Time) (Page, Stats, error) {
 	total, err := st.CountRights(ctx, caller, port)
 	if err != nil {
 		return Page{}, Stats{}, err
@@ -233,7 +229,7 @@ func listAll(ctx context.Context, st RightsStore, caller, port string, f RightsF
 		return page, stats, err
 	}
 	for _, r := range rels {
-		page.Items = append(page.Items, itemOf(r, caller, parties))
+		page.Items = append(page.Items, itemOf(r, caller, parties, now))
 	}
 	return page, stats, nil
 }
@@ -302,14 +298,14 @@ func match(m release.Membership, f RightsFilters, ps map[string]entity.Entity) b
 		(f.ReleaseRightStatus == nil || m.Status == *f.ReleaseRightStatus) && (f.ActionStatus == nil || m.ActionStatus == *f.ActionStatus)
 }
 
-func itemOf(r release.Release, viewer string, ps map[string]entity.Entity) Item {
+func itemOf(r release.Release, viewer string, ps map[string]entity.Entity, now time.Time) Item {
 	p := func(id string) Party { return Party{NxtEntityID: id, Name: ps[id].Name, TIN: ps[id].VAT} }
 	it := Item{
 		ReleaseID: r.ReleaseID, PortLoCode: r.PortLoCode, EquipmentNumber: r.EquipmentNumber, BillOfLadingNumbers: r.Data.BillOfLadingNumbers,
 		ReleaseIdentification: r.Data.ReleaseIdentification, TerminalCode: r.Data.TerminalCode,
 		ShippingAgent: p(r.CarrierID), Terminal: p(r.TerminalOperatorID), CurrentStakeholder: p(r.Right.Holder),
 		ReleaseRightStatus: r.Right.ViewStatus(viewer), ActionStatus: r.Right.ViewAction(viewer),
-		Lights:             Lights{CommercialRelease: string(r.Light), Customs: "UNKNOWN", Terminal: "UNKNOWN"},
+		Lights: r.View(), PickupReady: r.Readiness(now).Ready, Assigned: r.Right.Assignment != nil,
 		ReleaseDateTimeUtc: r.Data.ReleaseDateTimeUtc, ExpirationDateTimeUtc: r.Data.ExpirationDateTimeUtc,
 	}
 	if r.Right.PendingTo != "" {
@@ -329,7 +325,7 @@ const (
 // Detail is E5's answer: the releases of a container that the caller has a part in (at most
 // MaxDetailReleases, and truncated says whether more matched), each with the newest hops of its
 // chain of custody.
-func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string) (items []Item, truncated bool, err error) {
+func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string, now time.Time) (items []Item, truncated bool, err error) {
 	rels, err := st.ActiveOnContainer(ctx, port, container)
 	if err != nil {
 		return nil, false, err
@@ -360,7 +356,7 @@ func Detail(ctx context.Context, st RightsStore, caller, port, container string,
 	}
 	items = make([]Item, 0, len(mine))
 	for _, r := range mine {
-		items = append(items, itemOf(r, caller, ps))
+		items = append(items, itemOf(r, caller, ps, now))
 	}
 	// Each release's hops share what the answer's budget leaves after the releases themselves:
 	// newest first, as many as fit (a reason can be 256 characters of four bytes each).
@@ -416,7 +412,7 @@ func (h *Handlers) HandleList(ctx context.Context, r *apigw.Request) (apigw.Resp
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	page, _, err := List(ctx, h.Store, caller.EntityID, port, f)
+	page, _, err := List(ctx, h.Store, caller.EntityID, port, f, h.Now().UTC())
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "list rights")
 	}
@@ -465,7 +461,7 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 	if err := release.ValidateLookup(bls, rid); err != nil {
 		return apigw.Response{}, err
 	}
-	items, truncated, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid)
+	items, truncated, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid, h.Now().UTC())
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "release detail")
 	}
