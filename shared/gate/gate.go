@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/apigw"
@@ -225,8 +226,16 @@ func Judge(st release.ContainerState, req Request, caller string, callerTerminal
 	return v, nil
 }
 
-// fold compares identifiers as people write them: case and spaces do not matter.
-func fold(s string) string { return strings.ToUpper(strings.Join(strings.Fields(s), "")) }
+// fold compares identifiers as people write them: case, spaces, dots, dashes and slashes do not
+// matter ("1-ABC-123" is "1 abc 123").
+func fold(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return unicode.ToUpper(r)
+		}
+		return -1
+	}, s)
+}
 
 func sharesBL(have, given []string) bool {
 	for _, g := range given {
