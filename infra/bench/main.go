@@ -5,7 +5,8 @@
 //   - the size of each stripped Lambda bootstrap (make build);
 //   - the local stack's start time, from `make run` to a healthy /_local/health (warm caches);
 //   - the release pipeline: 202 to readable through E7 (p50, p99), releases applied per second
-//     beside a plain TransactWriteItems loop, and write capacity per Release beside its minimum.
+//     beside a plain TransactWriteItems loop, and write capacity per Release beside its minimum;
+//   - the gate validation through the gateway beside E6 (p50, p99), and its DynamoDB calls.
 package main
 
 import (
@@ -59,6 +60,9 @@ func main() {
 	}
 	if run("pipeline") {
 		pipelineBench(root)
+	}
+	if run("gate") {
+		gateBench(root)
 	}
 	if run("notifications") {
 		b, err := localstack.StartBackends(context.Background(), filepath.Join(root, ".tools"), os.TempDir())

@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcommunity/cpu/shared/gate"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
 	"github.com/portcommunity/cpu/shared/webhook"
 )
@@ -52,5 +54,33 @@ func TestChannelsShowTheirHealth(t *testing.T) {
 	}
 	if strings.Contains(text, "sealed") {
 		t.Errorf("a secret shown:\n%s", text)
+	}
+}
+
+// TestContainerReport: support sees a container's lights, its release with the assignment (never
+// the PIN's hash) and the gate's validations.
+func TestContainerReport(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(testenv.Backends().DynamoDB(), testenv.TableWithoutStream(t))
+	now := time.Now().UTC().Truncate(time.Second)
+	const c = "CSQU3054383"
+	in := release.Command{PublicReferenceID: "hold-1", Requester: "NXT200000009", Action: release.Action(release.InputCustomsHold),
+		Request: release.Request{PortLoCode: "BEANR", EquipmentNumber: c, TerminalCode: "01700"},
+		Input:   &release.InputArgs{Input: release.InputCustomsHold, EventAt: now.Add(-time.Hour), Reason: "scan"}}
+	if err := st.Save(ctx, nil, release.ApplyInput(release.NewVisit("BEANR", c), nil, in, release.Resolved{}, now)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordValidation(ctx, gate.Record{ID: "v1", PortLoCode: "BEANR", EquipmentNumber: c, At: now, By: "NXT200000003",
+		PinGiven: true, Reasons: []string{"Release: no active release"}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := containerReport(ctx, st, "BEANR", c, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Customs", "HOLD", "hold-1", "CustomsHold", "NXT200000003", "Release: no active release"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
 	}
 }

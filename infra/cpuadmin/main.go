@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	"github.com/portcommunity/cpu/shared/localstack"
 	"github.com/portcommunity/cpu/shared/onboarding"
 	"github.com/portcommunity/cpu/shared/problem"
+	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
 	"github.com/portcommunity/cpu/shared/webhook"
 )
@@ -54,7 +56,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | channels --id NXT… | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | channels --id NXT… | container --port BEANR --container CSQU3054383 | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
 }
 
 type target struct {
@@ -128,6 +130,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	file := fs.String("entity", "", "JSON file of the entity to onboard (fields as contract §1)")
 	id := fs.String("id", "", "nxtEntityId")
 	queue := fs.String("queue", catalog.CommandQueue, "dead-letters: the catalog queue whose DLQ to list or redrive")
+	port := fs.String("port", "BEANR", "container: the UN/LOCODE of the port")
+	containerNo := fs.String("container", "", "container: the container number")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -185,6 +189,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return channels(ctx, t.store, *id, time.Now(), out)
+	case "container":
+		if *containerNo == "" {
+			return usage()
+		}
+		t, err := connect(ctx, *stage, "", "", false)
+		if err != nil {
+			return err
+		}
+		return containerReport(ctx, t.store, strings.ToUpper(*port), release.NormalizeContainer(*containerNo), out)
 	case "dead-letters":
 		if fs.NArg() != 1 {
 			return usage()
@@ -194,6 +207,63 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return usage()
 	}
 	return nil
+}
+
+// containerReport shows support a container's lights, its active releases with their right and
+// assignment (never the PIN's hash), the outcomes of every request on it and the gate's
+// validations: what a dispute at the gate needs.
+func containerReport(ctx context.Context, st *store.Store, port, container string, out io.Writer) error {
+	cs, err := st.ContainerState(ctx, port, container)
+	if err != nil {
+		return err
+	}
+	history, err := st.History(ctx, port, container)
+	if err != nil {
+		return err
+	}
+	gates, err := st.Validations(ctx, port, container)
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	v := cs.Visit
+	fmt.Fprintf(w, "container %s in %s, terminal %q, last gate-out %s\n", container, port, v.TerminalCode, orDash(v.ClosedAt))
+	l := v.Lights.OrStarting()
+	for _, s := range []struct {
+		name  release.LightName
+		state release.LightState
+	}{{release.LightCustoms, l.Customs}, {release.LightPolice, l.Police}, {release.LightDischarge, l.Discharge}, {release.LightTerminalRelease, l.TerminalRelease}} {
+		fmt.Fprintf(w, "  %s\t%s\tsince %s\n", s.name, s.state.Value, orDash(s.state.At))
+	}
+	fmt.Fprintln(w, "ACTIVE RELEASE\tAGENT\tHOLDER\tSTATUS\tCOMMERCIAL\tASSIGNMENT\tPICKUP READY")
+	for _, r := range cs.Releases {
+		assigned := "-"
+		if a := r.Right.Assignment; a != nil {
+			assigned = fmt.Sprintf("#%d %s %s%s%s%s", a.Seq, a.Type, a.LicensePlate, a.DriverID, a.BargeENI, a.VisitID)
+			if g, ok := cs.Guards[release.GuardKey(r.ReleaseID, a.Seq)]; ok {
+				assigned += fmt.Sprintf(" (%d failed PIN attempts, locked %v)", len(g.Failures), g.Locked)
+			}
+		}
+		ready := r.Readiness(time.Now())
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\t%v %v\n", r.ReleaseID, r.CarrierID, r.Right.Holder, r.Right.Status, r.Light, assigned, ready.Ready, ready.Reasons)
+	}
+	fmt.Fprintln(w, "OUTCOME AT\tREFERENCE\tREQUESTER\tACTION\tAPPLIED\tERRORS / WARNINGS")
+	for _, o := range history {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%v %v\n", o.At.Format(time.RFC3339), o.PublicReferenceID, o.Requester, o.Action, o.Applied, o.Errors, o.Warnings)
+	}
+	fmt.Fprintln(w, "GATE AT\tBY\tRELEASE\tPIN SHOWN\tIDENTIFIERS\tALLOWED\tREASONS")
+	for _, g := range gates {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%v\t%v\t%v\t%v\n", g.At.Format(time.RFC3339), g.By, g.ReleaseID, g.PinGiven, g.Identifiers, g.Allowed, g.Reasons)
+	}
+	return nil
+}
+
+func orDash(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func printIssued(out io.Writer, c identity.Issued) {
