@@ -257,6 +257,12 @@ func TestContainerFromDischargeToGateOut(t *testing.T) {
 	w.told(w.accepted(gPolice, map[string]any{"actionType": "PoliceBlock", "reason": "investigation", "eventDateTimeUtc": ago(90 * time.Minute)}), gPolice, gSA, gTerminal, gTrucker)
 	w.gate(map[string]any{"pickupPin": pin}, false, "Police: BLOCKED", "TerminalRelease: UNKNOWN")
 	w.told(w.accepted(gPolice, map[string]any{"actionType": "PoliceUnblock", "eventDateTimeUtc": ago(80 * time.Minute)}), gPolice, gSA, gTerminal, gTrucker)
+	// An authority reads the release of any container of the port (E5), lights included.
+	a := call(t, "GET", api+"/certified-pickup/v1/BEANR/containers/import/release-rights/"+w.container, w.h[gCustoms], "")
+	if e := w.told(a.body["publicReferenceId"].(string), gCustoms)[id(gCustoms)]; !strings.Contains(string(e.Body.Extra), `"Customs":"OK"`) ||
+		!strings.Contains(string(e.Body.Extra), "GATE-1") {
+		t.Fatalf("authority's E5: %s %v", e.Body.Extra, e.Errors)
+	}
 	w.told(w.accepted(gTerminal, map[string]any{"actionType": "TerminalBlock", "reason": "unpaid storage", "eventDateTimeUtc": ago(70 * time.Minute)}), gSA, gTerminal, gTrucker)
 	w.gate(map[string]any{"pickupPin": pin}, false, "TerminalRelease: BLOCKED")
 	w.told(w.accepted(gTerminal, map[string]any{"actionType": "TerminalRelease", "eventDateTimeUtc": ago(60 * time.Minute)}), gSA, gTerminal, gTrucker)
@@ -288,7 +294,7 @@ func TestContainerFromDischargeToGateOut(t *testing.T) {
 	}
 
 	// The E2 list of the holder: its row carries the lights and pickupReady.
-	a := call(t, "GET", api+"/certified-pickup/v1/BEANR/containers/import/release-rights?status=2", w.h[gTrucker], "")
+	a = call(t, "GET", api+"/certified-pickup/v1/BEANR/containers/import/release-rights?status=2", w.h[gTrucker], "")
 	env = w.told(a.body["publicReferenceId"].(string), gTrucker)
 	if strings.Contains(string(env[id(gTrucker)].Body.Extra), w.container) {
 		t.Fatalf("E2 status 2 lists a container whose authorities are green: %s", env[id(gTrucker)].Body.Extra)

@@ -325,7 +325,7 @@ const (
 // Detail is E5's answer: the releases of a container that the caller has a part in (at most
 // MaxDetailReleases, and truncated says whether more matched), each with the newest hops of its
 // chain of custody.
-func Detail(ctx context.Context, st RightsStore, caller, port, container string, bls []string, releaseID string, now time.Time) (items []Item, truncated bool, err error) {
+func Detail(ctx context.Context, st RightsStore, caller string, readsAll bool, port, container string, bls []string, releaseID string, now time.Time) (items []Item, truncated bool, err error) {
 	rels, err := st.ActiveOnContainer(ctx, port, container)
 	if err != nil {
 		return nil, false, err
@@ -340,7 +340,7 @@ func Detail(ctx context.Context, st RightsStore, caller, port, container string,
 			continue
 		}
 		// Parties with a part: the shipping agent, the terminal, the holder and a pending receiver.
-		if caller != r.CarrierID && caller != r.TerminalOperatorID && caller != r.Right.Holder && caller != r.Right.PendingTo {
+		if !readsAll && caller != r.CarrierID && caller != r.TerminalOperatorID && caller != r.Right.Holder && caller != r.Right.PendingTo {
 			continue
 		}
 		if len(mine) == MaxDetailReleases {
@@ -461,7 +461,9 @@ func (h *Handlers) HandleDetail(ctx context.Context, r *apigw.Request) (apigw.Re
 	if err := release.ValidateLookup(bls, rid); err != nil {
 		return apigw.Response{}, err
 	}
-	items, truncated, err := Detail(ctx, h.Store, caller.EntityID, port, container, bls, rid, h.Now().UTC())
+	// Authorities (customs, police) read the releases of every container of the ports served
+	// (contract §10); everyone else the releases it has a part in.
+	items, truncated, err := Detail(ctx, h.Store, caller.EntityID, caller.HasAnyRole(entity.Authority), port, container, bls, rid, h.Now().UTC())
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "release detail")
 	}
