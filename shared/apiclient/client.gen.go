@@ -1258,6 +1258,11 @@ type HopAction string
 // IdempotencyKey Bare, or as a structured-field string (RFC 9651 §3.3.3) holding 1 to 255 characters.
 type IdempotencyKey = string
 
+// IngestionRequest An E1 body, told apart by actionType.
+type IngestionRequest struct {
+	union json.RawMessage
+}
+
 // InputRequest A terminal's or an authority's input on E1. `reason` is required on TerminalBlock,
 // CustomsHold, CustomsBlock and PoliceBlock; `pickedUpBy`, `licensePlate`, `driverId` and
 // `visitId` belong to GateOut only (`pickedUpBy` required there).
@@ -2098,11 +2103,6 @@ type AssignPickupParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
-// SubmitReleaseActionJSONBody defines parameters for SubmitReleaseAction.
-type SubmitReleaseActionJSONBody struct {
-	union json.RawMessage
-}
-
 // SubmitReleaseActionParams defines parameters for SubmitReleaseAction.
 type SubmitReleaseActionParams struct {
 	// ExternalReferenceId Your own reference, echoed as `externalReferenceId` in the answer and in every notification
@@ -2155,13 +2155,75 @@ type AssignPickupJSONRequestBody = AssignmentRequest
 type ValidatePickupJSONRequestBody = PickupValidationRequest
 
 // SubmitReleaseActionJSONRequestBody defines body for SubmitReleaseAction for application/json ContentType.
-type SubmitReleaseActionJSONRequestBody SubmitReleaseActionJSONBody
+type SubmitReleaseActionJSONRequestBody = IngestionRequest
 
 // RequestTokenFormdataRequestBody defines body for RequestToken for application/x-www-form-urlencoded ContentType.
 type RequestTokenFormdataRequestBody = TokenRequest
 
 // ReceiveNotificationJSONRequestBody defines body for ReceiveNotification for application/json ContentType.
 type ReceiveNotificationJSONRequestBody = NotificationEnvelope
+
+// AsReleaseRequest returns the union data inside the IngestionRequest as a ReleaseRequest
+func (t IngestionRequest) AsReleaseRequest() (ReleaseRequest, error) {
+	var body ReleaseRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromReleaseRequest overwrites any union data inside the IngestionRequest as the provided ReleaseRequest
+func (t *IngestionRequest) FromReleaseRequest(v ReleaseRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeReleaseRequest performs a merge with any union data inside the IngestionRequest, using the provided ReleaseRequest
+func (t *IngestionRequest) MergeReleaseRequest(v ReleaseRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsInputRequest returns the union data inside the IngestionRequest as a InputRequest
+func (t IngestionRequest) AsInputRequest() (InputRequest, error) {
+	var body InputRequest
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromInputRequest overwrites any union data inside the IngestionRequest as the provided InputRequest
+func (t *IngestionRequest) FromInputRequest(v InputRequest) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeInputRequest performs a merge with any union data inside the IngestionRequest, using the provided InputRequest
+func (t *IngestionRequest) MergeInputRequest(v InputRequest) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t IngestionRequest) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *IngestionRequest) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // AsRightsPage returns the union data inside the NotificationBody_Result as a RightsPage
 func (t NotificationBody_Result) AsRightsPage() (RightsPage, error) {
@@ -2283,68 +2345,6 @@ func (t ReplayRequest) MarshalJSON() ([]byte, error) {
 }
 
 func (t *ReplayRequest) UnmarshalJSON(b []byte) error {
-	err := t.union.UnmarshalJSON(b)
-	return err
-}
-
-// AsReleaseRequest returns the union data inside the SubmitReleaseActionJSONBody as a ReleaseRequest
-func (t SubmitReleaseActionJSONBody) AsReleaseRequest() (ReleaseRequest, error) {
-	var body ReleaseRequest
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromReleaseRequest overwrites any union data inside the SubmitReleaseActionJSONBody as the provided ReleaseRequest
-func (t *SubmitReleaseActionJSONBody) FromReleaseRequest(v ReleaseRequest) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeReleaseRequest performs a merge with any union data inside the SubmitReleaseActionJSONBody, using the provided ReleaseRequest
-func (t *SubmitReleaseActionJSONBody) MergeReleaseRequest(v ReleaseRequest) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-// AsInputRequest returns the union data inside the SubmitReleaseActionJSONBody as a InputRequest
-func (t SubmitReleaseActionJSONBody) AsInputRequest() (InputRequest, error) {
-	var body InputRequest
-	err := json.Unmarshal(t.union, &body)
-	return body, err
-}
-
-// FromInputRequest overwrites any union data inside the SubmitReleaseActionJSONBody as the provided InputRequest
-func (t *SubmitReleaseActionJSONBody) FromInputRequest(v InputRequest) error {
-	b, err := json.Marshal(v)
-	t.union = b
-	return err
-}
-
-// MergeInputRequest performs a merge with any union data inside the SubmitReleaseActionJSONBody, using the provided InputRequest
-func (t *SubmitReleaseActionJSONBody) MergeInputRequest(v InputRequest) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-
-	merged, err := runtime.JSONMerge(t.union, b)
-	t.union = merged
-	return err
-}
-
-func (t SubmitReleaseActionJSONBody) MarshalJSON() ([]byte, error) {
-	b, err := t.union.MarshalJSON()
-	return b, err
-}
-
-func (t *SubmitReleaseActionJSONBody) UnmarshalJSON(b []byte) error {
 	err := t.union.UnmarshalJSON(b)
 	return err
 }

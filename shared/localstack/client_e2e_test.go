@@ -53,11 +53,11 @@ func TestGeneratedClient(t *testing.T) {
 		ReleaseDateTimeUtc: &at, Carrier: &apiclient.PartyRef{IdentificationType: apiclient.PartyRefIdentificationTypeNxtEntityId, IdentificationCode: sa.NxtEntityID},
 	}
 	ingestion := uuid.MustParse(sa.Credentials.IngestionID)
-	var body apiclient.SubmitReleaseActionJSONBody
+	var body apiclient.IngestionRequest
 	if err := body.FromReleaseRequest(rel); err != nil {
 		t.Fatal(err)
 	}
-	accepted, err := c.SubmitReleaseActionWithResponse(ctx, ingestion, &apiclient.SubmitReleaseActionParams{ExternalReferenceId: &ref, IdempotencyKey: &key}, apiclient.SubmitReleaseActionJSONRequestBody(body), auth)
+	accepted, err := c.SubmitReleaseActionWithResponse(ctx, ingestion, &apiclient.SubmitReleaseActionParams{ExternalReferenceId: &ref, IdempotencyKey: &key}, body, auth)
 	if err != nil || accepted.JSON202 == nil || accepted.JSON202.ExternalReferenceId == nil || *accepted.JSON202.ExternalReferenceId != ref {
 		t.Fatalf("E1: %v %d %s", err, accepted.StatusCode(), accepted.Body)
 	}
