@@ -296,13 +296,13 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	// Channel secrets: the endpoints that take them may only seal (GenerateDataKey), the senders
 	// open them (Decrypt) and seal tokens, on the channel key alone; the command consumer seals
-	// the pick-up PINs that the notification stream opens; the others may do neither.
+	// the pick-up PINs that E7 (and the deliverer) open; the others may do neither.
 	for _, fn := range catalog.Platform().Functions {
 		var want []string
 		switch fn.Name {
 		case "channel-create", "channel-replace", "channel-rotate-secret", "command-consumer":
 			want = []string{"kms:GenerateDataKey"}
-		case "notification-stream":
+		case "notifications-list":
 			want = []string{"kms:Decrypt"}
 		case "channel-test", "webhook-deliverer":
 			// They open secrets, and seal the bearer tokens they fetch from receivers.

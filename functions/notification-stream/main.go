@@ -15,12 +15,8 @@ import (
 func main() {
 	_, log, cfg := awsedge.Boot()
 	st := awsedge.Store(cfg)
-	box, err := awsedge.SecretBox(cfg)
-	if err != nil {
-		awsedge.Fatal(log, "channel secret key (it seals the pick-up PINs)", err)
-	}
 	s := &notifier.Stream{
-		Notifier: &notifier.Notifier{Store: st, Log: log, Box: box},
+		Notifier: &notifier.Notifier{Store: st, Log: log},
 		Dispatcher: &delivery.Dispatcher{
 			Channels: st,
 			Jobs:     awsedge.DeliveryQueue{FIFO: awsedge.Queue(cfg, "DELIVERY_QUEUE_URL")},

@@ -12,5 +12,9 @@ import (
 
 func main() {
 	_, log, cfg := awsedge.Boot()
-	lambda.Start(apigw.Lambda(reads.Notifications(awsedge.Store(cfg), time.Now), log))
+	pins, err := awsedge.SecretBox(cfg)
+	if err != nil {
+		awsedge.Fatal(log, "channel secret key (it opens the pick-up PINs)", err)
+	}
+	lambda.Start(apigw.Lambda(reads.Notifications(awsedge.Store(cfg), time.Now, pins, log), log))
 }

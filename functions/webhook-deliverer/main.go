@@ -23,6 +23,7 @@ func main() {
 		Later:         awsedge.RetryQueue{Client: awsedge.SQS(cfg), URL: awsedge.MustEnv("RETRY_QUEUE_URL")},
 		Queue:         queue,
 		Sender:        awsedge.Sender(box, st),
+		Pins:          box,
 		Timing:        awsedge.Timing(),
 		RatePerSecond: awsedge.DeliveryRate(),
 		Now:           time.Now,

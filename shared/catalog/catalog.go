@@ -328,11 +328,9 @@ func coreFunctions() []Function {
 			Description: "The table stream's notification consumer: outcomes into notifications (kept 168 hours), new notifications into delivery jobs for the receivers' channels",
 			// Until the records expire: a failure here (a throttled queue, a timeout) must not
 			// discard the notifications of later outcomes with it. Undecodable records are skipped.
-			Trigger: Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: RetryUntilExpired}},
-			Env: env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue},
-				Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}), // opens the pick-up PIN for the holder's notification
-			Grants: []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send},
-				{On: ChannelKey, Access: Open}},
+			Trigger:  Trigger{Stream: &StreamTrigger{BatchSize: 100, Filter: NotificationStreamFilter, Retries: RetryUntilExpired}},
+			Env:      env(Env{Name: "DELIVERY_QUEUE_URL", Ref: EnvQueueURL, Queue: DeliveryQueue}),
+			Grants:   []Grant{{On: Table, Access: Read}, {On: Table, Access: Write}, {On: QueueResource, Queue: DeliveryQueue, Access: Send}},
 			Timeout:  60 * time.Second,
 			MemoryMB: 512,
 		},
@@ -340,10 +338,11 @@ func coreFunctions() []Function {
 			Name:        "notifications-list",
 			Description: "E7 GET /certified-pickup/v1/notifications: the caller's notifications of the last 168 hours",
 			Trigger:     Trigger{Route: &Route{Method: "GET", Path: "/certified-pickup/v1/notifications", Auth: TokenAndKey}},
-			Env:         env(),
-			Grants:      []Grant{{On: Table, Access: Read}},
-			Timeout:     10 * time.Second,
-			MemoryMB:    512,
+			// Opens the sealed pick-up PIN of the holder's Assign notification on the way out.
+			Env:      env(Env{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}),
+			Grants:   []Grant{{On: Table, Access: Read}, {On: ChannelKey, Access: Open}},
+			Timeout:  10 * time.Second,
+			MemoryMB: 512,
 		},
 		{
 			Name:        "release-expiry",

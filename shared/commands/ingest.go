@@ -60,11 +60,16 @@ type Ingest struct {
 // Handle serves POST /ingestion/v1/ingestion/{ingestionId}: a shipping agent's commercial action,
 // or a terminal's or an authority's input (contract §10), told apart by actionType.
 func (in *Ingest) Handle(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	if input, ok := release.InputOf(peekActionType(r.Body)); ok {
+	action := peekActionType(r.Body)
+	if input, ok := release.InputOf(action); ok {
 		return in.handleInput(ctx, r, input)
 	}
 	caller, err := apigw.RequireCaller(r, entity.ShippingAgent)
 	if err != nil {
+		if r.Caller != nil && r.Caller.HasAnyRole(entity.TerminalOperator, entity.Authority) && !release.CommercialAction(action) {
+			// A terminal or an authority that misspelt its input: say which values exist.
+			return apigw.Response{}, problem.Field("actionType", "'actionType' must be one of %s.", release.InputNames())
+		}
 		return apigw.Response{}, err
 	}
 	if err := in.checkIngestionID(ctx, r, caller); err != nil {

@@ -233,9 +233,16 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 	for attempt := 0; attempt < maxConflicts; attempt++ {
 		var l release.Loaded
 		var err error
-		if cmd.Input != nil {
+		switch {
+		case cmd.Input != nil, cmd.Action == release.ActRelease:
+			// An input applies to every active release; a Release must know how many there are.
 			l, err = c.Store.LoadContainer(ctx, cmd.Request.PortLoCode, cmd.Request.EquipmentNumber, cmd.PublicReferenceID, cmd.Item)
-		} else {
+			for i, r := range l.Releases {
+				if cmd.Input == nil && r.CarrierID == ref.CarrierID && r.BillOfLadingKey == ref.BillOfLadingKey {
+					l.Release = &l.Releases[i]
+				}
+			}
+		default:
 			l, err = c.Store.Load(ctx, ref, cmd.PublicReferenceID, cmd.Item)
 		}
 		if err != nil || l.Done {
@@ -248,7 +255,7 @@ func (c *Consumer) Apply(ctx context.Context, cmd release.Command) error {
 			}
 			resolved = true
 		}
-		res.Visit = l.Visit
+		res.Visit, res.ActiveReleases = l.Visit, len(l.Releases)
 		var d release.Decision
 		if cmd.Input != nil {
 			if res.ChainParties, err = c.chains(ctx, cmd, l.Releases); err != nil {

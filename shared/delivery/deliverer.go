@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/portcommunity/cpu/shared/notification"
+	"github.com/portcommunity/cpu/shared/secretbox"
 	"github.com/portcommunity/cpu/shared/webhook"
 )
 
@@ -71,7 +73,9 @@ type Deliverer struct {
 	Later         Later
 	Queue         Queue
 	Sender        *Sender
-	Timing        webhook.Timing
+	// Pins opens the sealed pick-up PIN of a holder's Assign notification before it is sent.
+	Pins   secretbox.Box
+	Timing webhook.Timing
 	// RatePerSecond caps the attempts to one channel (20 in every stage).
 	RatePerSecond float64
 	Now           func() time.Time
@@ -235,6 +239,9 @@ func (d *Deliverer) channel(ctx context.Context, recs []record) groupResult {
 		}
 		last = d.Now()
 		base.Time = last
+		if failed, err := notification.RevealPin(ctx, d.Pins, &n); err != nil || failed {
+			d.Logger.ErrorContext(ctx, "a sealed pick-up PIN did not open; the holder is told to assign again", "publicReferenceId", n.PublicReferenceID, "error", fmt.Sprint(err))
+		}
 		res := d.Sender.Send(ctx, &ch, j.WebhookID, []byte(n.Message))
 		a, retryIn := d.judge(base, res)
 		if a.Outcome == webhook.Retrying {

@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"encoding/base64"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -85,7 +87,9 @@ func FuzzEntities(f *testing.F) {
 	})
 }
 
-func notifications(st *store.Store) apigw.Handler { return reads.Notifications(st, fixedClock) }
+func notifications(st *store.Store) apigw.Handler {
+	return reads.Notifications(st, fixedClock, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+}
 
 // pageToken is the token of a position: a notification's sort key, base64url.
 func pageToken(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }

@@ -139,30 +139,34 @@ type Verdict struct {
 // codes the caller operates; caller its entity id.
 func Judge(st release.ContainerState, req Request, caller string, callerTerminals []string, now time.Time) (Verdict, error) {
 	ans := Answer{Reasons: []string{}, Lights: st.Visit.Lights.OrStarting().View(release.ValueUnknown)}
-	// The container's terminal: its releases name it; before a release, the terminal's own inputs.
-	for _, r := range st.Releases {
-		if r.TerminalOperatorID != caller {
-			return Verdict{}, ErrOtherTerminal
-		}
-	}
-	if len(st.Releases) == 0 && st.Visit.TerminalCode != "" && !slices.Contains(callerTerminals, st.Visit.TerminalCode) {
-		return Verdict{}, ErrOtherTerminal
-	}
+	// The release the driver comes for: the one with the B/Ls shown, else the caller's own (a
+	// release naming another terminal, an agent's mistake, does not close this gate). The
+	// container's terminal is that release's; before a release, the terminal of its inputs.
 	var rel *release.Release
+	others := false
 	for i, r := range st.Releases {
-		if len(req.BillOfLadingNumbers) == 0 || sharesBL(r.Data.BillOfLadingNumbers, req.BillOfLadingNumbers) {
-			if rel != nil {
-				ans.Reasons = append(ans.Reasons, "Release: several active releases match; name billOfLadingNumbers")
-				return Verdict{Answer: ans}, nil
-			}
-			rel = &st.Releases[i]
+		switch {
+		case len(req.BillOfLadingNumbers) > 0 && !sharesBL(r.Data.BillOfLadingNumbers, req.BillOfLadingNumbers):
+			continue
+		case r.TerminalOperatorID != caller:
+			others = true
+			continue
+		case rel != nil:
+			ans.Reasons = append(ans.Reasons, "Release: several active releases match; name billOfLadingNumbers")
+			return Verdict{Answer: ans}, nil
 		}
+		rel = &st.Releases[i]
 	}
-	if rel == nil {
+	switch {
+	case rel == nil && others:
+		return Verdict{}, ErrOtherTerminal
+	case len(st.Releases) == 0 && st.Visit.TerminalCode != "" && !slices.Contains(callerTerminals, st.Visit.TerminalCode):
+		return Verdict{}, ErrOtherTerminal
+	case rel == nil && len(st.Releases) > 0:
+		ans.Reasons = append(ans.Reasons, "Release: no active release with these billOfLadingNumbers")
+		return Verdict{Answer: ans}, nil
+	case rel == nil:
 		ans.Reasons = append(ans.Reasons, "Release: no active release")
-		if len(st.Releases) > 0 {
-			ans.Reasons[0] = "Release: no active release with these billOfLadingNumbers"
-		}
 		return Verdict{Answer: ans}, nil
 	}
 	ans.ReleaseID, ans.Lights = rel.ReleaseID, rel.View()
@@ -181,12 +185,13 @@ func Judge(st release.ContainerState, req Request, caller string, callerTerminal
 	guard := st.Guards[key]
 	failed := false
 	given := 0
+	if guard.Locked {
+		// Whatever is shown: identifiers count towards the lock too, so a lock stops them as well.
+		ans.Reasons = append(ans.Reasons, "Pin: locked after repeated failures; the transport operator must assign again")
+	}
 	if req.PickupPin != "" {
 		given++
-		switch {
-		case guard.Locked:
-			ans.Reasons = append(ans.Reasons, "Pin: locked after repeated failures; the transport operator must assign again")
-		case !release.PinMatches(rel.ReleaseID, a, req.PickupPin):
+		if !guard.Locked && !release.PinMatches(rel.ReleaseID, a, req.PickupPin) {
 			ans.Reasons = append(ans.Reasons, "Pin: mismatch")
 			failed = true
 		}
@@ -306,6 +311,10 @@ func (h *Handler) Handle(ctx context.Context, r *apigw.Request) (apigw.Response,
 		verdict, err := Judge(st, req, caller.EntityID, terminals, now)
 		if errors.Is(err, ErrOtherTerminal) {
 			return apigw.Response{}, problem.New(problem.KindUnauthorized, "the container is not at a terminal you operate")
+		}
+		if len(st.Releases) == 0 && st.Visit.TerminalCode == "" {
+			// Nothing is known of the container at any terminal: nothing to keep in its history.
+			return apigw.JSON(http.StatusOK, verdict.Answer)
 		}
 		rec := Record{ID: uuid.NewString(), PortLoCode: port, EquipmentNumber: container, At: now, By: caller.EntityID,
 			ReleaseID: verdict.Answer.ReleaseID, PinGiven: req.PickupPin != "", Identifiers: identifiersGiven(req),

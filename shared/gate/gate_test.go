@@ -53,6 +53,13 @@ func TestJudge(t *testing.T) {
 		"not assigned": {func(s *release.ContainerState) { s.Releases[0].Right.Assignment = nil }, Request{PickupPin: "004711"}, "Right: not assigned", false},
 		"locked": {func(s *release.ContainerState) { s.Guards["rel-1#1"] = release.PinGuard{Locked: true} },
 			Request{PickupPin: "004711"}, "Pin: locked after repeated failures; the transport operator must assign again", false},
+		"locked, plate only": {func(s *release.ContainerState) { s.Guards["rel-1#1"] = release.PinGuard{Locked: true} },
+			Request{LicensePlate: "1-ABC-123"}, "Pin: locked after repeated failures; the transport operator must assign again", false},
+		"another terminal's release beside": {func(s *release.ContainerState) {
+			o := s.Releases[0]
+			o.ReleaseID, o.TerminalOperatorID, o.Data.BillOfLadingNumbers = "rel-2", "NXT200000004", []string{"BL2"}
+			s.Releases = append(s.Releases, o)
+		}, Request{PickupPin: "004711"}, "", false},
 		"outside the window": {func(s *release.ContainerState) {
 			w := t0.Add(time.Hour)
 			s.Releases[0].Right.Assignment.WindowFrom = &w

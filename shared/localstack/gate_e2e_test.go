@@ -145,6 +145,16 @@ func (w *gateWalk) gate(body map[string]any, allowed bool, reasons ...string) ma
 	return ans
 }
 
+// listed asks E2 with a status filter and tells whether the container's row is in the answer.
+func (w *gateWalk) listed(who int, status string) bool {
+	w.t.Helper()
+	a := call(w.t, "GET", w.api+"/certified-pickup/v1/BEANR/containers/import/release-rights?pageSize=100&status="+status, w.h[who], "")
+	if a.status != 200 {
+		w.t.Fatalf("E2: %d %s", a.status, a.rawBody)
+	}
+	return strings.Contains(string(w.told(a.body["publicReferenceId"].(string), who)[id(who)].Body.Extra), w.container)
+}
+
 func toAny(s []string) []any {
 	out := make([]any, len(s))
 	for i, x := range s {
@@ -230,19 +240,42 @@ func TestContainerFromDischargeToGateOut(t *testing.T) {
 	}
 	w.told(w.send("PUT", bulk, gTrucker, map[string]any{"portLoCode": "BEANR", "actionType": "Accept", "releaseRights": []any{right(gFwd, gTrucker)}}), gSA, gFwd, gTrucker)
 	// The forwarder no longer holds it: its assignment is refused.
-	w.told(w.send("PUT", assignPath, gFwd, assign), gFwd)
+	if e := w.told(w.send("PUT", assignPath, gFwd, assign), gFwd)[id(gFwd)]; e.Event != release.EventNotValidated {
+		t.Fatalf("the forwarder's assignment: %+v", e)
+	}
 
 	// The holder assigns: the PIN goes to it alone.
+	// The PIN is stored sealed; E7 opens it for the holder.
 	pinOf := func(ref string) string {
-		env := w.told(ref, gTrucker)[id(gTrucker)]
-		if env.Body.ActionType != "Assign" || len(env.Body.PickupPin) != 6 {
-			t.Fatalf("assign outcome: %+v", env)
+		stored := w.told(ref, gTrucker)[id(gTrucker)]
+		if stored.Body.ActionType != "Assign" || !strings.HasPrefix(stored.Body.PickupPin, "sealed:") {
+			t.Fatalf("assign outcome as stored: %+v", stored)
+		}
+		a := call(t, "GET", api+"/certified-pickup/v1/notifications?publicReferenceId="+ref, w.h[gTrucker], "")
+		var items []notification.Notification
+		var env notification.Envelope
+		if a.status != 200 || json.Unmarshal(a.rawBody, &items) != nil || len(items) != 1 || json.Unmarshal([]byte(items[0].Message), &env) != nil {
+			t.Fatalf("E7 of the assign: %d %s", a.status, a.rawBody)
+		}
+		if pin := env.Body.PickupPin; len(pin) != 6 || strings.Trim(pin, "0123456789") != "" {
+			t.Fatalf("assign outcome through E7: %+v", env)
 		}
 		return env.Body.PickupPin
 	}
 	pin := pinOf(w.send("PUT", assignPath, gTrucker, assign))
 	wrong := fmt.Sprintf("%06d", (mustAtoi(t, pin)+1)%1_000_000)
 	w.gate(map[string]any{"pickupPin": pin}, false, "Customs: HOLD", "TerminalRelease: UNKNOWN")
+	// E2's status 2 (customs or police not OK) and 3 (terminal not OK) list it now.
+	for _, status := range []string{"2", "3"} {
+		if !w.listed(gTrucker, status) {
+			t.Fatalf("E2 status %s does not list the held container", status)
+		}
+	}
+	// Another terminal's input for the container is refused: it is released at 01700.
+	other := w.accepted(gOtherTO, map[string]any{"actionType": "TerminalRelease", "terminalCode": "0100", "eventDateTimeUtc": ago(110 * time.Minute)})
+	if e := w.told(other, gOtherTO)[id(gOtherTO)]; e.Event != release.EventNotValidated {
+		t.Fatalf("another terminal's input: %+v", e)
+	}
 
 	// Customs clears it: the agent, the terminal and the holder hear (and the sender).
 	env = w.told(w.accepted(gCustoms, map[string]any{"actionType": "CustomsRelease", "eventDateTimeUtc": ago(100 * time.Minute)}), gCustoms, gSA, gTerminal, gTrucker)
@@ -293,11 +326,11 @@ func TestContainerFromDischargeToGateOut(t *testing.T) {
 		t.Fatalf("validations kept: %d %v", len(recs), err)
 	}
 
-	// The E2 list of the holder: its row carries the lights and pickupReady.
-	a = call(t, "GET", api+"/certified-pickup/v1/BEANR/containers/import/release-rights?status=2", w.h[gTrucker], "")
-	env = w.told(a.body["publicReferenceId"].(string), gTrucker)
-	if strings.Contains(string(env[id(gTrucker)].Body.Extra), w.container) {
-		t.Fatalf("E2 status 2 lists a container whose authorities are green: %s", env[id(gTrucker)].Body.Extra)
+	// All green: E2's status 2 and 3 no longer list it.
+	for _, status := range []string{"2", "3"} {
+		if w.listed(gTrucker, status) {
+			t.Fatalf("E2 status %s lists a container whose lights are green", status)
+		}
 	}
 
 	// Gate-out by the assigned holder: the whole chain hears, no warning; the right is archived.

@@ -104,8 +104,8 @@ func Build(o release.Outcome) []Notification {
 					body.NewValue = "UNKNOWN"
 				}
 			}
-			if notice.ActionType == string(release.ActAssign) && rcpt == o.Holder {
-				body.PickupPin = o.PickupPin
+			if notice.ActionType == string(release.ActAssign) && rcpt == o.Holder && len(o.SealedPin) > 0 {
+				body.PickupPin = SealedPin(o.SealedPin) // opened by E7 and the deliverer for the holder
 			}
 			body.Extra = o.Result
 			if o.Holder != "" {

@@ -7,13 +7,10 @@ package notifier
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/portcommunity/cpu/shared/notification"
-	"github.com/portcommunity/cpu/shared/secretbox"
 	"github.com/portcommunity/cpu/shared/store"
 )
 
@@ -27,8 +24,6 @@ type Notifications interface {
 type Notifier struct {
 	Store Notifications
 	Log   *slog.Logger
-	// Box opens the sealed pick-up PIN of an Assign outcome for the holder's notification.
-	Box secretbox.Box
 }
 
 // Handle processes records in order and reports the first that failed, so the stream retries from
@@ -54,16 +49,6 @@ func (n *Notifier) notify(ctx context.Context, rec events.DynamoDBEventRecord) e
 		// No retry can decode it: say so and go on, rather than hold the shard for a day.
 		n.Log.ErrorContext(ctx, "undecodable outcome skipped", "sequenceNumber", rec.Change.SequenceNumber, "error", err.Error())
 		return nil
-	}
-	if len(o.SealedPin) > 0 {
-		if n.Box == nil {
-			return errors.New("an outcome carries a sealed PIN and no secret box is configured")
-		}
-		pin, err := n.Box.Open(ctx, o.SealedPin, o.PublicReferenceID)
-		if err != nil {
-			return fmt.Errorf("open the PIN of %s: %w", o.PublicReferenceID, err)
-		}
-		o.PickupPin = string(pin)
 	}
 	ns := notification.Build(o)
 	if len(ns) == 0 {

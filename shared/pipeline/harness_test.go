@@ -158,7 +158,7 @@ func build(t *testing.T, table string) *harness {
 	h.rights = &commands.Rights{IDs: st, Accept: h.accept, Ports: release.ParsePorts("BEANR")}
 	h.consumer = &consumer.Consumer{Store: consumer.CachedLookups(st, time.Minute, time.Now), Now: h.clock, Log: quiet, NewID: consumer.NewID, Attempts: st, MaxAttempts: q.MaxAttempts,
 		DeadLetters: awsedge.DeadLetterQueue{Client: sqsClient, URL: h.dlq, ParkedBy: "test"}}
-	h.e7 = reads.Notifications(st, h.clock)
+	h.e7 = reads.Notifications(st, h.clock, nil, slog.New(slog.NewJSONHandler(io.Discard, nil)))
 
 	pctx, stop := context.WithCancel(ctx)
 	t.Cleanup(stop)

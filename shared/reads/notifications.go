@@ -3,6 +3,7 @@ package reads
 import (
 	"context"
 	"encoding/base64"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/portcommunity/cpu/shared/notification"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/release"
+	"github.com/portcommunity/cpu/shared/secretbox"
 )
 
 // Reader is the storage port of E7.
@@ -139,7 +141,9 @@ func clock(hm string) time.Duration {
 // page holds, a Link header (RFC 8288, rel="next") carries the URL of the next page, whose
 // pageToken continues from where this page stopped. Clients that ignore the header see the newest
 // page, as before.
-func Notifications(r Reader, now func() time.Time) apigw.Handler {
+//
+// The holder's Assign notification holds its pick-up PIN sealed; pins opens it for the answer.
+func Notifications(r Reader, now func() time.Time, pins secretbox.Box, log *slog.Logger) apigw.Handler {
 	return func(ctx context.Context, req *apigw.Request) (apigw.Response, error) {
 		caller, err := apigw.RequireCaller(req)
 		if err != nil {
@@ -167,6 +171,15 @@ func Notifications(r Reader, now func() time.Time) apigw.Handler {
 		}
 		if len(page.Items) == 0 {
 			return apigw.Response{}, nothingFor(ctx, r, q)
+		}
+		for i := range page.Items {
+			failed, err := notification.RevealPin(ctx, pins, &page.Items[i])
+			if err != nil {
+				return apigw.Response{}, problem.Wrap(err, "open a pick-up PIN")
+			}
+			if failed {
+				log.ErrorContext(ctx, "a sealed pick-up PIN did not open; the holder is told to assign again", "publicReferenceId", page.Items[i].PublicReferenceID)
+			}
 		}
 		resp, err := apigw.JSON(http.StatusOK, page.Items)
 		if err == nil && page.Next != "" {

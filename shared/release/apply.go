@@ -140,8 +140,8 @@ func Apply(cur *Release, cmd Command, res Resolved, now time.Time, newID func() 
 // why (contract §4: what needs stored state to judge is answered asynchronously).
 func NotValidated(cmd Command, cur *Release, now time.Time, reason string) Decision {
 	d := refusal(cmd, now, EventNotValidated, reason)
-	if cur != nil {
-		snapshot(&d.Outcome, cur)
+	if cur != nil && cur.isParty(cmd.Requester) {
+		snapshot(&d.Outcome, cur) // a stranger learns nothing of the release it named
 	}
 	return d
 }
@@ -161,6 +161,12 @@ func refusal(cmd Command, now time.Time, event, reason string) Decision {
 		out.Notices = []Notice{{Type: cmd.NoticeType(), Event: event, Recipients: []string{cmd.Requester}}}
 	}
 	return Decision{Outcome: out}
+}
+
+// isParty tells whether an entity has a part in the release: its agent, its terminal, its holder or
+// a pending receiver.
+func (r *Release) isParty(id string) bool {
+	return id != "" && (id == r.CarrierID || id == r.TerminalOperatorID || id == r.Right.Holder || id == r.Right.PendingTo)
 }
 
 // NoticeType is the notification type of the command's own kind: a refusal has the type of the
@@ -193,6 +199,8 @@ func release(cmd Command, res Resolved, now time.Time, newID func() string, out 
 		return refuse("releaseTo does not name exactly one registered party: %s", res.ReleaseToError)
 	case r.ReleaseTo != nil && res.ReleaseToID == cmd.Requester:
 		return refuse("releaseTo must be another party than the shipping agent.")
+	case res.ActiveReleases >= MaxActiveReleases:
+		return refuse("Container %s has %d active releases, the most one container may have; Delete one first.", r.EquipmentNumber, res.ActiveReleases)
 	}
 	sa := cmd.Requester
 	rel := &Release{

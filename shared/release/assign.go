@@ -198,6 +198,10 @@ func PinMatches(releaseID string, a *Assignment, pin string) bool {
 	return subtle.ConstantTimeCompare([]byte(PinHash(releaseID, a.Seq, pin)), []byte(a.PinHash)) == 1
 }
 
+// assignable are the right's statuses in which its holder has accepted it: Accepted, and Declined or
+// Revoked when the holder's own onward transfer came back.
+var assignable = map[int]bool{StatusAccepted: true, StatusDeclined: true, StatusRevoked: true}
+
 // applyAssign applies Assign and Unassign: only the holder, with the TransportOperator role, on a
 // right it accepted and no transfer pending (contract §10).
 func applyAssign(cur *Release, cmd Command, now time.Time, newPIN func() string) Decision {
@@ -226,8 +230,10 @@ func applyAssign(cur *Release, cmd Command, now time.Time, newPIN func() string)
 		switch {
 		case !cmd.Assign.ByTransportOperator:
 			return refuse("Only a transport operator assigns a pick-up.")
-		case cur.Right.Status != StatusAccepted || cur.Right.PendingTo != "":
+		case !assignable[cur.Right.Status] || cur.Right.PendingTo != "":
 			return refuse("The release right must be accepted by you, with no transfer pending, before you assign its pick-up.")
+		case cmd.Assign.WindowTo != nil && !cmd.Assign.WindowTo.After(now):
+			return refuse("pickupWindow.to has passed.")
 		}
 		seq := cur.Right.Assignments + 1
 		pin := newPIN()

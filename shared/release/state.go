@@ -133,6 +133,8 @@ type Resolved struct {
 	ChainParties map[string][]string
 	// PIN is the pick-up PIN drawn for an Assign.
 	PIN string
+	// ActiveReleases counts the container's active releases when a Release is applied.
+	ActiveReleases int
 }
 
 // Notice says who must hear of an outcome, and how (contract §7).
@@ -229,6 +231,9 @@ type Decision struct {
 	// Also are the releases a terminal or authority input changes (each conditioned on its own
 	// version), besides Next.
 	Also []ReleaseWrite
+	// Extra are further outcomes of the command (items 1, 2, … of its public reference): an
+	// input's outcome for the parties of each release it changed.
+	Extra []Outcome
 }
 
 // Action statuses of the seed (actionStatusFilter).

@@ -69,6 +69,21 @@ func InputOf(actionType string) (LightInput, bool) {
 	return "", false
 }
 
+// InputNames lists the inputs' actionTypes, for error messages.
+func InputNames() string {
+	names := make([]string, len(lightInputs))
+	for i, in := range lightInputs {
+		names[i] = string(in)
+	}
+	return strings.Join(names, ", ")
+}
+
+// CommercialAction tells whether an E1 actionType is a shipping agent's (any case).
+func CommercialAction(actionType string) bool {
+	_, ok := parseAction(actionType)
+	return ok
+}
+
 var lightInputs = []LightInput{InputDischarge, InputTerminalRelease, InputTerminalBlock, InputGateOut,
 	InputCustomsRelease, InputCustomsHold, InputCustomsBlock, InputPoliceBlock, InputPoliceUnblock}
 
@@ -197,9 +212,17 @@ type ReleaseWrite struct {
 	Hops      []Hop
 }
 
+// MaxActiveReleases bounds the active releases of one container (two agents, several B/L sets): an
+// input writes every one of them, and a gate-out archives every one, in one transaction of at
+// most 100 items (about nine items a release at gate-out).
+const MaxActiveReleases = 8
+
 // ApplyInput applies a terminal or authority input to the container's visit and its active
-// releases (contract §10). The sender always hears of its input; the parties of the releases hear
-// of a light that changed; before a release exists nobody else is told.
+// releases (contract §10). The sender always hears of its input (the decision's own outcome); the
+// parties of each release hear through an outcome of that release (Extra), so nobody is shown
+// another agent's release; before a release exists nobody else is told. A terminal's input must
+// come from the container's terminal: the one its releases name, or before a release the terminal
+// of the visit's earlier inputs.
 func ApplyInput(v Visit, rels []Release, cmd Command, res Resolved, now time.Time) Decision {
 	in := cmd.Input
 	out := newOutcome(cmd, now)
@@ -207,15 +230,26 @@ func ApplyInput(v Visit, rels []Release, cmd Command, res Resolved, now time.Tim
 	next := v
 	next.Version, next.UpdatedAt = v.Version+1, now
 	if byTerminal, _ := in.Input.ByTerminal(); byTerminal {
+		for _, r := range rels {
+			if r.Data.TerminalCode != cmd.Request.TerminalCode {
+				return NotValidated(cmd, nil, now, fmt.Sprintf("Container %s is released at terminal %s: its terminal inputs come from that terminal.", r.EquipmentNumber, r.Data.TerminalCode))
+			}
+		}
+		if v.TerminalCode != "" && v.TerminalCode != cmd.Request.TerminalCode {
+			return NotValidated(cmd, nil, now, fmt.Sprintf("Container %s is at terminal %s (its earlier inputs): its terminal inputs come from that terminal until its gate-out.", cmd.Request.EquipmentNumber, v.TerminalCode))
+		}
 		next.TerminalCode = cmd.Request.TerminalCode
 	}
 	if len(rels) > 0 {
 		snapshot(&out, &rels[0])
 	}
-	sender := Notice{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: string(in.Input), Recipients: []string{cmd.Requester}}
+	noticeType, event := TypeReleaseLight, EventLightChanged
+	if in.Input == InputGateOut {
+		noticeType, event = TypeTerminalEvent, EventGateOut
+	}
+	out.Notices = []Notice{{Type: noticeType, Event: event, ActionType: string(in.Input), Recipients: []string{cmd.Requester}}}
 	if !in.EventAt.After(v.ClosedAt) {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("eventDateTimeUtc is not after the container's last gate-out (%s): the input is kept in history and changes nothing.", v.ClosedAt.Format(time.RFC3339)))
-		out.Notices = []Notice{sender}
 		return Decision{Outcome: out}
 	}
 	if in.Input == InputGateOut {
@@ -228,34 +262,44 @@ func ApplyInput(v Visit, rels []Release, cmd Command, res Resolved, now time.Tim
 	out.GreenLight = &GreenLight{Name: string(c.Light), From: c.From, To: c.To}
 	if !c.Changed {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("The %s light did not change: it is %s already, or a newer input set it.", c.Light, c.From))
-		out.Notices = []Notice{sender}
 		return Decision{Visit: &next, Outcome: out} // the visit keeps the newer event time
 	}
 	d := Decision{Visit: &next}
-	recipients := []string{cmd.Requester}
 	for i := range rels {
 		cur := rels[i]
 		r := cur
 		r.Lights, r.Version, r.UpdatedAt = next.Lights, cur.Version+1, now
-		recipients = append(recipients, cur.CarrierID, cur.TerminalOperatorID, cur.Right.Holder, cur.Right.PendingTo)
 		d.write(&rels[i], &r, false, nil)
 		if i == 0 {
 			snapshot(&out, &r)
 		}
+		o := releaseOutcome(cmd, now, i, &r)
+		o.GreenLight = out.GreenLight
+		if to := without(unique(cur.CarrierID, cur.TerminalOperatorID, cur.Right.Holder, cur.Right.PendingTo), []string{cmd.Requester}); len(to) > 0 {
+			o.Notices = []Notice{{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: string(in.Input), Recipients: to}}
+		}
+		d.Extra = append(d.Extra, o)
 	}
-	out.Notices = []Notice{{Type: TypeReleaseLight, Event: EventLightChanged, ActionType: string(in.Input), Recipients: unique(recipients...)}}
 	d.Outcome = out
 	return d
 }
 
+// releaseOutcome is the outcome of an input for the parties of one of the container's releases
+// (item i+1 of the input's public reference).
+func releaseOutcome(cmd Command, now time.Time, i int, r *Release) Outcome {
+	o := newOutcome(cmd, now)
+	o.Item, o.Applied = cmd.Item+i+1, true
+	snapshot(&o, r)
+	return o
+}
+
 // gateOut ends the container's visit and its releases: lights back to their starting values (the
 // visit's history is closed), every active release archived with its right Archived and its
-// assignment cleared, and the agent, the terminal and every party of each chain told.
+// assignment cleared, and the agent, the terminal and every party of each chain told; the agent
+// and the holder are warned when the pick-up was not by the assigned holder.
 func gateOut(next Visit, rels []Release, cmd Command, res Resolved, now time.Time, out Outcome) Decision {
-	next.Lights, next.ClosedAt = StartingLights(), cmd.Input.EventAt
+	next.Lights, next.ClosedAt, next.TerminalCode = StartingLights(), cmd.Input.EventAt, ""
 	d := Decision{Visit: &next}
-	everyone := []string{cmd.Requester}
-	var warned []string
 	for i := range rels {
 		cur := rels[i]
 		r := cur
@@ -265,30 +309,41 @@ func gateOut(next Visit, rels []Release, cmd Command, res Resolved, now time.Tim
 		r.Right.Assignment = nil
 		hop := r.Right.addHop(cur.Right.Holder, "", "GateOut", "", now, cmd.PublicReferenceID)
 		d.write(&rels[i], &r, true, []Hop{hop})
-		everyone = append(everyone, cur.CarrierID, cur.TerminalOperatorID, cur.Right.Holder, cur.Right.PendingTo)
-		everyone = append(everyone, res.ChainParties[cur.ReleaseID]...)
-		if assigned == nil || res.PickedUpByID != cur.Right.Holder {
-			warned = append(warned, cur.CarrierID, cur.Right.Holder)
-		}
 		if i == 0 {
 			snapshot(&out, &r)
 		}
+		o := releaseOutcome(cmd, now, i, &r)
+		var warned []string
+		if assigned == nil || res.PickedUpByID != cur.Right.Holder {
+			warned = without(unique(cur.CarrierID, cur.Right.Holder), []string{cmd.Requester})
+			o.Warnings = append(o.Warnings, fmt.Sprintf("The container was picked up by %s, not by the assigned holder of the right.", orNobody(res.PickedUpByID)))
+			if cur.CarrierID == cmd.Requester || cur.Right.Holder == cmd.Requester {
+				out.Notices[0].Warnings = []string{WarnUnauthorisedPick}
+			}
+		}
+		everyone := append([]string{cur.CarrierID, cur.TerminalOperatorID, cur.Right.Holder, cur.Right.PendingTo}, res.ChainParties[cur.ReleaseID]...)
+		rest := without(unique(everyone...), append(warned, cmd.Requester))
+		if len(rest) > 0 {
+			o.Notices = append(o.Notices, Notice{Type: TypeTerminalEvent, Event: EventGateOut, ActionType: string(InputGateOut), Recipients: rest})
+		}
+		if len(warned) > 0 {
+			o.Notices = append(o.Notices, Notice{Type: TypeTerminalEvent, Event: EventGateOut, ActionType: string(InputGateOut), Recipients: warned,
+				Warnings: []string{WarnUnauthorisedPick}})
+		}
+		d.Extra = append(d.Extra, o)
 	}
 	if len(rels) == 0 {
 		out.Warnings = append(out.Warnings, "No active release exists for the container: the gate-out is recorded and nobody else is told.")
 	}
-	warned = unique(warned...)
-	rest := without(unique(everyone...), warned)
-	out.Notices = nil
-	if len(rest) > 0 {
-		out.Notices = append(out.Notices, Notice{Type: TypeTerminalEvent, Event: EventGateOut, ActionType: string(InputGateOut), Recipients: rest})
-	}
-	if len(warned) > 0 {
-		out.Notices = append(out.Notices, Notice{Type: TypeTerminalEvent, Event: EventGateOut, ActionType: string(InputGateOut), Recipients: warned,
-			Warnings: []string{WarnUnauthorisedPick}})
-	}
 	d.Outcome = out
 	return d
+}
+
+func orNobody(id string) string {
+	if id == "" {
+		return "a party that pickedUpBy does not name uniquely"
+	}
+	return id
 }
 
 // write records a change of one of the container's releases.

@@ -1,6 +1,7 @@
 package release
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -53,11 +54,22 @@ func TestInputsBeforeAndAfterTheRelease(t *testing.T) {
 	rel.Right.Holder, rel.Right.PendingTo = "NXT200000005", trucker
 	d = ApplyInput(v, []Release{*rel}, inputCmd(InputCustomsHold, t0.Add(time.Hour), func(a *InputArgs) { a.Reason = "scan" }), Resolved{}, t0)
 	if len(d.Also) != 1 || d.Also[0].Next.Lights.Customs.Value != ValueHold || d.Also[0].Next.Version != rel.Version+1 ||
-		notices(d) != "[{ReleaseLight ReleaseLightChanged CustomsHold [NXT200000009 NXT200000001 NXT200000003 NXT200000005 NXT200000008]}]" {
-		t.Fatalf("hold: %+v %s", d.Also, notices(d))
+		notices(d) != "[{ReleaseLight ReleaseLightChanged CustomsHold [NXT200000009]}]" || len(d.Extra) != 1 ||
+		fmt.Sprint(d.Extra[0].Notices) != "[{ReleaseLight ReleaseLightChanged CustomsHold [NXT200000001 NXT200000003 NXT200000005 NXT200000008]}]" {
+		t.Fatalf("hold: %+v %s %v", d.Also, notices(d), d.Extra)
 	}
-	if *d.Outcome.PickupReady || d.Outcome.Lights.Customs.Value != ValueHold {
-		t.Fatalf("hold outcome: %+v", d.Outcome)
+	if o := d.Extra[0]; o.Item != 1 || *o.PickupReady || o.Lights.Customs.Value != ValueHold || o.ReleaseID != rel.ReleaseID || o.GreenLight.To != ValueHold {
+		t.Fatalf("hold outcome: %+v", o)
+	}
+	// Another terminal's input for the released container: NotValidated, nothing changes.
+	other := inputCmd(InputTerminalRelease, t0.Add(time.Hour))
+	other.Request.TerminalCode = "0100"
+	if d := ApplyInput(v, []Release{*rel}, other, Resolved{}, t0); d.Visit != nil || len(d.Also) != 0 || d.Outcome.Notices[0].Event != EventNotValidated {
+		t.Fatalf("another terminal's input: %+v", d.Outcome)
+	}
+	// … and before a release, for a container whose inputs came from another terminal.
+	if d := ApplyInput(v, nil, other, Resolved{}, t0); d.Visit != nil || d.Outcome.Notices[0].Event != EventNotValidated {
+		t.Fatalf("another terminal's input before the release: %+v", d.Outcome)
 	}
 	// Older than the hold: kept, nothing changes, the sender alone hears.
 	v = *d.Visit
@@ -81,8 +93,8 @@ func TestGateOutEndsTheVisit(t *testing.T) {
 		by      string
 		notices string
 	}{
-		"by the holder": {trucker, "[{TerminalEvent GateOut GateOut [NXT200000003 NXT200000001 NXT200000008 NXT200000005]}]"},
-		"by another": {"NXT200000007", "[{TerminalEvent GateOut GateOut [NXT200000003 NXT200000005]} " +
+		"by the holder": {trucker, "[{TerminalEvent GateOut GateOut [NXT200000001 NXT200000008 NXT200000005]}]"},
+		"by another": {"NXT200000007", "[{TerminalEvent GateOut GateOut [NXT200000005]} " +
 			"{TerminalEvent GateOut GateOut [NXT200000001 NXT200000008] [UnauthorisedPickup]}]"},
 	} {
 		d := ApplyInput(v, []Release{rel}, inputCmd(InputGateOut, at), Resolved{PickedUpByID: tc.by, ChainParties: chain}, at)
@@ -90,8 +102,9 @@ func TestGateOutEndsTheVisit(t *testing.T) {
 		if !w.Archive || w.Next.Right.Status != StatusArchived || w.Next.Right.Assignment != nil || len(w.Hops) != 1 || w.Hops[0].Action != "GateOut" {
 			t.Fatalf("%s: %+v", name, w)
 		}
-		if d.Visit.Lights != StartingLights() || !d.Visit.ClosedAt.Equal(at) || notices(d) != tc.notices {
-			t.Fatalf("%s: %+v %s", name, d.Visit, notices(d))
+		if d.Visit.Lights != StartingLights() || !d.Visit.ClosedAt.Equal(at) || d.Visit.TerminalCode != "" ||
+			notices(d) != "[{TerminalEvent GateOut GateOut [NXT200000003]}]" || len(d.Extra) != 1 || fmt.Sprint(d.Extra[0].Notices) != tc.notices {
+			t.Fatalf("%s: %+v %s %v", name, d.Visit, notices(d), d.Extra)
 		}
 	}
 	// Inputs about the ended visit change nothing.
@@ -140,10 +153,36 @@ func TestAssignment(t *testing.T) {
 	if d := Apply(&assigned, cmd(ActRevoke), Resolved{}, t0, ids()); d.Next.Right.Assignment != nil {
 		t.Fatal("the commercial Revoke kept the assignment")
 	}
+	// A holder whose onward transfer was declined holds it again and may assign; a window that has
+	// passed is refused; a stranger's refusal shows nothing of the release.
+	declined := rel
+	declined.Right.Status = StatusDeclined
+	if d := Apply(&declined, assign(trucker, true), Resolved{PIN: "012345"}, t0, ids()); d.Next == nil {
+		t.Fatalf("assign after a declined transfer: %+v", d.Outcome)
+	}
+	late := assign(trucker, true)
+	past := t0.Add(-time.Minute)
+	late.Assign.WindowTo = &past
+	if d := Apply(&rel, late, Resolved{PIN: "012345"}, t0, ids()); d.Next != nil {
+		t.Fatal("assigned a window that has passed")
+	}
+	if d := Apply(&rel, assign("NXT200000099", true), Resolved{PIN: "012345"}, t0, ids()); d.Outcome.ReleaseID != "" || d.Outcome.Holder != "" || d.Outcome.Lights != nil {
+		t.Fatalf("a stranger's refusal shows the release: %+v", d.Outcome)
+	}
 	un := assign(trucker, true)
 	un.Action, un.Assign = ActUnassign, nil
 	if d := Apply(&assigned, un, Resolved{}, t0, ids()); d.Next == nil || d.Next.Right.Assignment != nil {
 		t.Fatal("unassign")
+	}
+}
+
+// TestActiveReleasesPerContainer: a Release beyond the bound is NotValidated.
+func TestActiveReleasesPerContainer(t *testing.T) {
+	if d := Apply(nil, cmd(ActRelease), Resolved{TerminalOperatorID: term, ActiveReleases: MaxActiveReleases - 1}, t0, ids()); d.Next == nil {
+		t.Fatal("refused below the bound")
+	}
+	if d := Apply(nil, cmd(ActRelease), Resolved{TerminalOperatorID: term, ActiveReleases: MaxActiveReleases}, t0, ids()); d.Next != nil || !strings.Contains(d.Outcome.Errors[0], "active releases") {
+		t.Fatalf("at the bound: %+v", d.Outcome)
 	}
 }
 

@@ -90,6 +90,7 @@ func (s *Store) ChainParties(ctx context.Context, port, container, releaseID str
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(releasePK(port, container)), ":h": str(hopPrefix(releaseID))},
 		ExpressionAttributeNames:  map[string]string{"#f": "from", "#t": "to"},
 		ProjectionExpression:      aws.String("#f, #t"),
+		ConsistentRead:            aws.Bool(true), // the hop of the command just before is in
 	}, func(it map[string]types.AttributeValue) error {
 		for _, a := range []string{"from", "to"} {
 			if id := sVal(it[a]); id != "" && !seen[id] {

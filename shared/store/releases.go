@@ -153,12 +153,17 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 		}
 		add(types.TransactWriteItem{Put: put}, release.ErrConflict)
 	}
-	out, err := attributevalue.MarshalMapWithOptions(d.Outcome, jsonTags)
-	if err != nil {
-		return err
+	for _, o := range append([]release.Outcome{d.Outcome}, d.Extra...) {
+		out, err := attributevalue.MarshalMapWithOptions(o, jsonTags)
+		if err != nil {
+			return err
+		}
+		out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(o.PortLoCode, o.EquipmentNumber)), str(outcomeSK(o.PublicReferenceID, o.Item)), str("Outcome")
+		add(s.putNew(out), release.ErrAlreadyApplied)
 	}
-	out[attrPK], out[attrSK], out[attrItemType] = str(releasePK(d.Outcome.PortLoCode, d.Outcome.EquipmentNumber)), str(outcomeSK(d.Outcome.PublicReferenceID, d.Outcome.Item)), str("Outcome")
-	add(s.putNew(out), release.ErrAlreadyApplied)
+	if len(items) > maxTransactItems {
+		return fmt.Errorf("%w: the decision writes %d items, more than a transaction's %d", release.ErrTooLarge, len(items), maxTransactItems)
+	}
 	for _, it := range items {
 		if it.Put != nil {
 			if err := checkSize("item "+sVal(it.Put.Item[attrSK]), it.Put.Item); err != nil {
@@ -200,6 +205,9 @@ func (s *Store) Save(ctx context.Context, cur *release.Release, d release.Decisi
 	return err
 }
 
+// maxTransactItems is DynamoDB's limit of items in one TransactWriteItems.
+const maxTransactItems = 100
+
 // releaseWrites adds the items of one release's change: the release (conditioned on the version it
 // was read at) or its archived copy, the releaseIdentification guard, its new hops, and the
 // parties' lists.
@@ -234,6 +242,14 @@ func (s *Store) releaseWrites(w release.ReleaseWrite, add func(types.TransactWri
 			guard := key(ridPK(next.CarrierID, next.Data.ReleaseIdentification), "RID")
 			guard["releaseId"], guard[attrItemType] = str(next.ReleaseID), str("ReleaseIdentification")
 			add(s.putNew(guard), release.ErrReleaseIDTaken)
+		}
+	}
+	// A replaced, withdrawn or ended assignment takes its PIN guard with it: the gate's one Query
+	// then reads the current assignment's guard only.
+	if cur != nil && cur.Right.Assignment != nil {
+		if a := next.Right.Assignment; w.Archive || a == nil || a.Seq != cur.Right.Assignment.Seq {
+			add(types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table,
+				Key: key(pk, pinGuardPrefix+release.GuardKey(cur.ReleaseID, cur.Right.Assignment.Seq))}}, release.ErrConflict)
 		}
 	}
 	for _, h := range w.Hops {

@@ -463,7 +463,7 @@ func plain(s string) bool {
 
 // Types and events a filter may name: those of the notifications the platform stores (§7, §9).
 var (
-	Types  = []string{"ReleaseLight", "ReleaseRight", TypeChannel}
+	Types  = []string{"ReleaseLight", "ReleaseRight", "TerminalEvent", TypeChannel}
 	events = notification.Events // ChannelDisabled among them
 )
 

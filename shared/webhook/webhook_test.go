@@ -106,8 +106,8 @@ func TestCheckRefusesWhatContractNineForbids(t *testing.T) {
 	}
 	// A static bearer in headers is how a None channel sends a fixed token; filters fold case.
 	c, err := webhook.Check(ctx, webhook.Request{Name: "x", URL: ok.URL, Headers: map[string]string{"Authorization": "Bearer fixed"},
-		Filter: []string{"releaseright/TRANSFERRED", "ReleaseLight", "releaselight"}}, public(), nil)
-	if err != nil || strings.Join(c.Filter, ",") != "ReleaseRight/Transferred,ReleaseLight" || !c.Enabled {
+		Filter: []string{"releaseright/TRANSFERRED", "ReleaseLight", "releaselight", "terminalevent/gateout"}}, public(), nil)
+	if err != nil || strings.Join(c.Filter, ",") != "ReleaseRight/Transferred,ReleaseLight,TerminalEvent/GateOut" || !c.Enabled {
 		t.Fatalf("canonical filter: %v %v", c.Filter, err)
 	}
 	// A replace may leave a stored secret out.
