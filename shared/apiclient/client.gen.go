@@ -1008,7 +1008,7 @@ type ChannelCreated struct {
 }
 
 // ChannelFilter Which notifications the channel receives: with no value (or no filter), all of them;
-// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `Channel`) or `type/event`
+// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `TerminalEvent`, `Channel`) or `type/event`
 // (with an event of `NotificationEvent`, e.g. `ReleaseRight/Transferred`,
 // `Channel/ChannelDisabled`) is one of the values. At most 50 values, matched
 // case-insensitively; an unknown one is a 400. Answers give each once, in this spelling.
@@ -1064,7 +1064,7 @@ type ChannelRequest struct {
 	Enabled *bool `json:"enabled,omitempty"`
 
 	// Filter Which notifications the channel receives: with no value (or no filter), all of them;
-	// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `Channel`) or `type/event`
+	// otherwise those whose `type` (`ReleaseLight`, `ReleaseRight`, `TerminalEvent`, `Channel`) or `type/event`
 	// (with an event of `NotificationEvent`, e.g. `ReleaseRight/Transferred`,
 	// `Channel/ChannelDisabled`) is one of the values. At most 50 values, matched
 	// case-insensitively; an unknown one is a 400. Answers give each once, in this spelling.
