@@ -123,7 +123,7 @@ func TestChannelVocabulary(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	for _, bad := range []string{`["TerminalEvent"]`, `["Channel/Ping"]`, `["ReleaseLight/"]`} {
+	for _, bad := range []string{`["GateEvent"]`, `["Channel/Ping"]`, `["ReleaseLight/"]`} {
 		if _, ok := webhook.CanonicalFilter(strings.Trim(bad, `[]"`)); ok {
 			t.Errorf("the code accepts the filter %s", bad)
 		}
