@@ -43,6 +43,8 @@ type Gateway struct {
 	log        *slog.Logger
 	ready      atomic.Bool
 	now        func() time.Time
+	// mailbox, when set, is served at /_local/mail (the SES stand-in's messages).
+	mailbox *Mailbox
 }
 
 // NewGateway builds the routes of every catalog function that has one.
@@ -102,6 +104,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		} else {
 			writeJSON(w, http.StatusServiceUnavailable, nil, map[string]string{"status": "starting"})
 		}
+		return
+	}
+	if g.mailbox != nil && (req.URL.Path == "/_local/mail" || strings.HasPrefix(req.URL.Path, "/_local/mail/")) && req.Method == http.MethodGet {
+		ServeMailbox(g.mailbox, w, req)
 		return
 	}
 	segs := split(req.URL.Path)

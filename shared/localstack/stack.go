@@ -57,6 +57,9 @@ type State struct {
 	// function checks them. A throwaway key over demo data, made at every start; in AWS the key
 	// is derived from KMS and written nowhere.
 	ClientSecretKey string `json:"clientSecretKey"`
+	// SESEndpoint is the SES v2 stand-in; MailDir holds the messages it was sent (/_local/mail).
+	SESEndpoint string `json:"sesEndpoint"`
+	MailDir     string `json:"mailDir"`
 }
 
 // TableName of a stage's table.
@@ -85,7 +88,14 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	defer backends.Stop()
-	log.Info("backends up", "dynamodb", backends.DynamoEndpoint, "sqs", backends.SQSEndpoint)
+	mailbox := &Mailbox{Dir: filepath.Join(cfg.StateDir, "mail")}
+	ses, err := StartSES(mailbox)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer ses.Stop()
+	log.Info("backends up", "dynamodb", backends.DynamoEndpoint, "sqs", backends.SQSEndpoint, "ses", ses.Endpoint, "mail", mailbox.Dir)
 
 	table := TableName(Stage)
 	db := backends.DynamoDB()
@@ -168,6 +178,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	invokers := map[string]Invoker{}
 	for _, fn := range catalog.Functions() {
 		env := backends.FunctionEnv()
+		env["AWS_ENDPOINT_URL_SESV2"] = ses.Endpoint
 		for k, v := range catalog.ResolveEnv(fn, resolve) {
 			env[k] = v
 			if o, ok := cfg.Env[k]; ok {
@@ -200,6 +211,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	go sweeper.Run(pctx)
 
 	gw := NewGateway(invokers, Stage, log)
+	gw.mailbox = mailbox
 	if cfg.CallsPerMinute > 0 {
 		gw.limiter = ratelimit.NewWindow(cfg.CallsPerMinute, catalog.Plan.Window)
 	}
@@ -210,6 +222,7 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	state := State{
 		API: "http://" + ln.Addr().String(), DynamoEndpoint: backends.DynamoEndpoint, SQSEndpoint: backends.SQSEndpoint,
 		Table: table, Stage: Stage, Queues: urls, PID: os.Getpid(), ClientSecretKey: secrets.LocalSetting(),
+		SESEndpoint: ses.Endpoint, MailDir: mailbox.Dir,
 	}
 	stateFile := filepath.Join(cfg.StateDir, "stack.json")
 	if err := writePrivate(stateFile, state); err != nil {
