@@ -46,11 +46,18 @@ func Issuer(stage string) string { return "cpu-" + stage }
 
 // IssueToken signs an ES256 JWT for the caller, valid for ttl.
 func IssueToken(ctx context.Context, s Signer, stage string, c Caller, now time.Time, ttl time.Duration) (string, error) {
+	return IssueTokenFor(ctx, s, stage, Audience, c, now, ttl)
+}
+
+// IssueTokenFor signs a token for another audience with the same key: the console's session
+// tokens (audience "console", the subject a user id) are refused by the API's authorizer, and API
+// tokens by the console.
+func IssueTokenFor(ctx context.Context, s Signer, stage, audience string, c Caller, now time.Time, ttl time.Duration) (string, error) {
 	claims := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    Issuer(stage),
 			Subject:   c.ClientID,
-			Audience:  jwt.ClaimStrings{Audience},
+			Audience:  jwt.ClaimStrings{audience},
 			IssuedAt:  jwt.NewNumericDate(now),
 			NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
@@ -97,15 +104,22 @@ type Verifier struct {
 	parser *jwt.Parser
 }
 
-// NewVerifier for a stage's tokens.
-func NewVerifier(pub *ecdsa.PublicKey, stage string) *Verifier {
+// NewVerifier for a stage's API tokens.
+func NewVerifier(pub *ecdsa.PublicKey, stage string) *Verifier { return newVerifier(pub, stage, Audience) }
+
+// ForAudience is a verifier of the same key and stage for another audience (the console's).
+func (v *Verifier) ForAudience(audience string) *Verifier {
+	return newVerifier(v.key, strings.TrimPrefix(v.issuer, "cpu-"), audience)
+}
+
+func newVerifier(pub *ecdsa.PublicKey, stage, audience string) *Verifier {
 	return &Verifier{
 		key:    pub,
 		issuer: Issuer(stage),
 		parser: jwt.NewParser(
 			jwt.WithValidMethods([]string{"ES256"}),
 			jwt.WithIssuer(Issuer(stage)),
-			jwt.WithAudience(Audience),
+			jwt.WithAudience(audience),
 			jwt.WithExpirationRequired(),
 			jwt.WithLeeway(30*time.Second),
 		),

@@ -173,10 +173,13 @@ func partyRef(i int) map[string]string {
 // release, the chain to a transport operator, assignment with its PIN, the gate refusing with the
 // exact reasons while a light is red, five wrong PINs locking, a green gate, gate-out archiving the
 // right, and who is told at every step.
+//
+// On the isolated stack, one test at a time: the walk notifies most of the seed's entities, whose
+// channels the parallel channel tests count deliveries on.
 func TestContainerFromDischargeToGateOut(t *testing.T) {
-	t.Parallel()
-	api := startStack(t)
-	w := newGateWalk(t, api, stackState, release.WithCheckDigit(fmt.Sprintf("GATU%06d", time.Now().UnixNano()%1_000_000)))
+	s := isolatedStack(t)
+	api := s.api
+	w := newGateWalk(t, api, s.state, release.WithCheckDigit(fmt.Sprintf("GATU%06d", time.Now().UnixNano()%1_000_000)))
 
 	// Bad input: nothing accepted.
 	for name, tc := range map[string]struct {
@@ -366,9 +369,9 @@ func TestContainerFromDischargeToGateOut(t *testing.T) {
 // TestUnauthorisedPickup: a gate-out with no assignment is applied all the same, and the agent and
 // the holder are warned.
 func TestUnauthorisedPickup(t *testing.T) {
-	t.Parallel()
-	api := startStack(t)
-	w := newGateWalk(t, api, stackState, release.WithCheckDigit(fmt.Sprintf("UNAU%06d", time.Now().UnixNano()%1_000_000)))
+	s := isolatedStack(t)
+	api := s.api
+	w := newGateWalk(t, api, s.state, release.WithCheckDigit(fmt.Sprintf("UNAU%06d", time.Now().UnixNano()%1_000_000)))
 	rel := map[string]any{"actionType": "Release", "releaseIdentification": "UNAUTH-1", "equipmentNumber": w.container, "billOfLadingNumbers": []string{"BLUNAUTH"},
 		"portLoCode": "BEANR", "terminalCode": "01700", "isCarrierHaulage": false, "releaseDateTimeUtc": ago(2 * time.Hour), "carrier": partyRef(gSA), "releaseTo": partyRef(gFwd)}
 	w.told(w.accepted(gSA, rel), gSA, gTerminal, gFwd)

@@ -31,9 +31,26 @@ var jsonTagsDecode = func(o *attributevalue.DecoderOptions) { o.TagKey = "json" 
 // Register writes an entity, its uniqueness guards, its registry index items and, when given, its
 // first credentials, in one transaction: a duplicate (same nxtEntityId, VAT or name) writes nothing.
 func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.Issued) error {
-	profile, err := attributevalue.MarshalMapWithOptions(e, jsonTags)
+	items, fields, err := s.registerItems(e, creds)
 	if err != nil {
 		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if err != nil {
+		if dup := duplicateOf(err, fields); dup != nil {
+			return dup
+		}
+		return fmt.Errorf("register %s: %w", e.NxtEntityID, err)
+	}
+	return nil
+}
+
+// registerItems are the writes of an entity's registration, and what a failed condition of each
+// means (ErrDuplicate naming the field).
+func (s *Store) registerItems(e entity.Entity, creds *identity.Issued) ([]types.TransactWriteItem, []ErrDuplicate, error) {
+	profile, err := attributevalue.MarshalMapWithOptions(e, jsonTags)
+	if err != nil {
+		return nil, nil, err
 	}
 	folded := entity.FoldName(e.Name)
 	profile[attrPK] = str(entityPK(e.NxtEntityID))
@@ -60,7 +77,7 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	}
 	summary, err := attributevalue.MarshalMap(registry.SummaryOf(e))
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	index := func(pk, sk string) types.TransactWriteItem {
 		item := map[string]types.AttributeValue{attrPK: str(pk), attrSK: str(sk), attrItemType: str("RegistryIndex")}
@@ -83,18 +100,11 @@ func (s *Store) Register(ctx context.Context, e entity.Entity, creds *identity.I
 	if creds != nil {
 		credItems, err := s.credentialItems(*creds)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		items = append(items, credItems...)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if err != nil {
-		if dup := duplicateOf(err, fields); dup != nil {
-			return dup
-		}
-		return fmt.Errorf("register %s: %w", e.NxtEntityID, err)
-	}
-	return nil
+	return items, fields, nil
 }
 
 func duplicateOf(err error, fields []ErrDuplicate) error {
