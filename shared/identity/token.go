@@ -105,7 +105,9 @@ type Verifier struct {
 }
 
 // NewVerifier for a stage's API tokens.
-func NewVerifier(pub *ecdsa.PublicKey, stage string) *Verifier { return newVerifier(pub, stage, Audience) }
+func NewVerifier(pub *ecdsa.PublicKey, stage string) *Verifier {
+	return newVerifier(pub, stage, Audience)
+}
 
 // ForAudience is a verifier of the same key and stage for another audience (the console's).
 func (v *Verifier) ForAudience(audience string) *Verifier {

@@ -383,7 +383,6 @@ func (s *Store) putVersioned(ctx context.Context, item map[string]types.Attribut
 	return err
 }
 
-
 func nVal(v types.AttributeValue) string {
 	if n, ok := v.(*types.AttributeValueMemberN); ok {
 		return n.Value
