@@ -4,6 +4,7 @@
 package apigw
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -214,4 +215,18 @@ func NextLink(req *Request, tokenParam, position string) string {
 	}
 	v.Set(tokenParam, base64.RawURLEncoding.EncodeToString([]byte(position)))
 	return "<?" + v.Encode() + `>; rel="next"`
+}
+
+// DecodeStrict reads a JSON body into v: unknown fields, trailing values and malformed JSON are a
+// 400 that says what is wrong.
+func DecodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return problem.New(problem.KindBadRequest, "the body is not a valid request: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if dec.More() {
+		return problem.New(problem.KindBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/portcommunity/cpu/shared/mail"
+	"github.com/portcommunity/cpu/shared/people"
+	"github.com/portcommunity/cpu/shared/signin"
 )
 
 // SESMailer sends e-mail with the SES v2 API: in AWS from the stack's verified identity through its
@@ -46,4 +48,14 @@ func (m SESMailer) Send(ctx context.Context, msg mail.Message) (string, error) {
 		return "", err
 	}
 	return aws.ToString(out.MessageId), nil
+}
+
+// ConsoleSessions verifies console session tokens with the TOKEN_VERIFIER key, for the audience
+// "console".
+func ConsoleSessions(ctx context.Context, cfg aws.Config) (signin.Sessions, error) {
+	v, err := TokenVerifier(ctx, cfg, MustEnv("TOKEN_VERIFIER"), MustEnv("STAGE"))
+	if err != nil {
+		return signin.Sessions{}, err
+	}
+	return signin.Sessions{Verifier: v.ForAudience(people.ConsoleAudience)}, nil
 }

@@ -16,7 +16,13 @@ const (
 	TokenAndKey
 	// TokenOptionalKey needs a bearer token; a subscription key is checked when sent (/ingestion/*).
 	TokenOptionalKey
+	// ConsoleSession routes run without the API's authorizer: the function verifies the console
+	// session token itself (audience "console", contract §11), which the API's authorizer refuses.
+	ConsoleSession
 )
+
+// Authorized tells whether the gateway runs the API's authorizer before the route's function.
+func (m AuthMode) Authorized() bool { return m == TokenAndKey || m == TokenOptionalKey }
 
 // Route triggers a function from the REST API. Path uses API Gateway's template syntax
 // ("/a/{id}/b").
@@ -82,19 +88,22 @@ type Trigger struct {
 type EnvRef int
 
 const (
-	EnvTableName          EnvRef = iota // the single table's name
-	EnvStage                            // the stage ("staging", "production", "local")
-	EnvTokenSigner                      // where tokens are signed: a KMS key in AWS, a generated key locally
-	EnvTokenVerifier                    // how tokens are verified: the same KMS key's public half, locally the generated public key
-	EnvQueueURL                         // a queue's URL (Env.Queue names it)
-	EnvDeadLetterQueueURL               // the URL of a queue's DLQ (Env.Queue names the queue)
-	EnvAllowedPorts                     // configured UN/LOCODEs of the ports served
-	EnvTokenTTL                         // token lifetime in seconds
-	EnvClientSecretKey                  // the client-secret hash key: a KMS HMAC key to derive it from in AWS, a generated key locally
-	EnvChannelSecretKey                 // what seals channel secrets: a symmetric KMS key in AWS, a generated AES key locally
-	EnvChannelEgress                    // the egress policy of webhook deliveries: "public" in AWS, "loopback" on the local stack
-	EnvDeliveryTiming                   // the scale of the retry schedule: "1" in every stage (tests shrink it)
-	EnvDeliveryRate                     // deliveries a second to one channel: "20" (contract §9)
+	EnvTableName            EnvRef = iota // the single table's name
+	EnvStage                              // the stage ("staging", "production", "local")
+	EnvTokenSigner                        // where tokens are signed: a KMS key in AWS, a generated key locally
+	EnvTokenVerifier                      // how tokens are verified: the same KMS key's public half, locally the generated public key
+	EnvQueueURL                           // a queue's URL (Env.Queue names it)
+	EnvDeadLetterQueueURL                 // the URL of a queue's DLQ (Env.Queue names the queue)
+	EnvAllowedPorts                       // configured UN/LOCODEs of the ports served
+	EnvTokenTTL                           // token lifetime in seconds
+	EnvClientSecretKey                    // the client-secret hash key: a KMS HMAC key to derive it from in AWS, a generated key locally
+	EnvChannelSecretKey                   // what seals channel secrets: a symmetric KMS key in AWS, a generated AES key locally
+	EnvChannelEgress                      // the egress policy of webhook deliveries: "public" in AWS, "loopback" on the local stack
+	EnvDeliveryTiming                     // the scale of the retry schedule: "1" in every stage (tests shrink it)
+	EnvDeliveryRate                       // deliveries a second to one channel: "20" (contract §9)
+	EnvMailFrom                           // the sender address of the platform's e-mail (a verified SES identity)
+	EnvMailConfigurationSet               // the SES configuration set e-mail is sent through
+	EnvConsoleURL                         // the console's address, for the links in e-mails
 )
 
 // Env is one environment variable of a function.
@@ -117,6 +126,7 @@ const (
 	Mac    // kms:GenerateMac on the client-secret key
 	Seal   // kms:GenerateDataKey on the channel key (a data key seals each secret)
 	Open   // kms:Decrypt on the channel key (of a sealed secret's data key)
+	Email  // ses:SendEmail from the platform's identity through its configuration set
 )
 
 // Resource a grant applies to.
@@ -129,6 +139,7 @@ const (
 	TokenKey
 	ClientSecretKey // the HMAC KMS key the client-secret hash key is derived from
 	ChannelKey      // the symmetric KMS key that seals channel secrets
+	Mail            // the SES identity and configuration set
 )
 
 // Grant is one least-privilege permission of a function.
@@ -226,7 +237,52 @@ const SubscriptionAPI = "cpu"
 
 // Functions lists every function of the platform.
 func Functions() []Function {
-	return append(coreFunctions(), channelFunctions()...)
+	return append(append(coreFunctions(), channelFunctions()...), onboardingFunctions()...)
+}
+
+// onboardingFunctions serve contract §11: sign-in, invitations, registration, the community
+// administrator's decisions and access requests. The routes people reach before they have a
+// session are public and throttled for all callers together; the others verify the session.
+func onboardingFunctions() []Function {
+	const base = "/onboarding/v1"
+	throttled := func(method, path string) Trigger {
+		return Trigger{Route: &Route{Method: method, Path: base + path, Auth: Public, Throttle: &Throttle{RatePerSecond: 10, Burst: 20}}}
+	}
+	session := func(method, path string) Trigger {
+		return Trigger{Route: &Route{Method: method, Path: base + path, Auth: ConsoleSession}}
+	}
+	mailEnv := []Env{{Name: "MAIL_FROM", Ref: EnvMailFrom}, {Name: "MAIL_CONFIGURATION_SET", Ref: EnvMailConfigurationSet}, {Name: "CONSOLE_URL", Ref: EnvConsoleURL}}
+	verify := []Env{{Name: "TOKEN_VERIFIER", Ref: EnvTokenVerifier}}
+	mail := Grant{On: Mail, Access: Email}
+	read := Grant{On: Table, Access: Read}
+	write := func(prefix string) Grant { return Grant{On: Table, Access: Write, KeyPrefix: prefix} }
+	fn := func(name, desc string, t Trigger, grants []Grant, extra ...Env) Function {
+		return Function{Name: name, Description: desc, Trigger: t, Env: env(extra...), Grants: grants, Timeout: 10 * time.Second, MemoryMB: 256}
+	}
+	signIn := fn("signin-start", "POST "+base+"/sign-in: e-mail and password; the code goes by e-mail (the same 202 for every address)",
+		throttled("POST", "/sign-in"), []Grant{read, write(ChallengePrefix), write(SignInGuardPrefix), mail}, mailEnv...)
+	// argon2id takes 19 MiB and most of a vCPU for a moment: memory buys CPU on Lambda.
+	signIn.MemoryMB = 1024
+	confirm := fn("registration-confirm", "POST "+base+"/registrations/{registrationId}/confirm: password and terms; the company and its first admin are created",
+		throttled("POST", "/registrations/{registrationId}/confirm"), []Grant{{On: Table, Access: ReadWrite}, mail}, mailEnv...)
+	confirm.MemoryMB = 1024
+	return []Function{
+		signIn,
+		fn("signin-code", "POST "+base+"/sign-in/{challengeId}: the e-mailed code answers a console session token",
+			throttled("POST", "/sign-in/{challengeId}"), []Grant{read, write(ChallengePrefix), {On: TokenKey, Access: Sign}},
+			Env{Name: "TOKEN_SIGNER", Ref: EnvTokenSigner}),
+		fn("invitation-create", "POST "+base+"/invitations: a community administrator's registration link",
+			session("POST", "/invitations"), []Grant{read, write(InvitationPrefix), mail, {On: TokenKey, Access: Verify}}, append(mailEnv, verify...)...),
+		fn("registration-create", "POST "+base+"/registrations: a company and its person register from an invitation; the confirmation goes by e-mail",
+			throttled("POST", "/registrations"), []Grant{read, write(RegistrationPrefix), write(InvitationPrefix), mail}, mailEnv...),
+		confirm,
+		fn("membership-list", "GET "+base+"/memberships: the community administrator's queue of memberships",
+			session("GET", "/memberships"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
+		fn("membership-decide", "POST "+base+"/memberships/{entityId}/decision: approve, or reject with a reason",
+			session("POST", "/memberships/{entityId}/decision"), []Grant{read, write(EntityPrefix), mail, {On: TokenKey, Access: Verify}}, append(mailEnv, verify...)...),
+		fn("access-request-create", "POST "+base+"/access-requests: ask a registered company's admins for an account (the same 202 whether or not it exists)",
+			throttled("POST", "/access-requests"), []Grant{read, mail}, mailEnv...),
+	}
 }
 
 func coreFunctions() []Function {
@@ -515,6 +571,12 @@ const (
 	RetryQueue = "delivery-retries"
 	// ReplayQueue carries replay requests.
 	ReplayQueue = "replays"
+	// Partition-key prefixes of the onboarding's items (shared/store/people.go).
+	ChallengePrefix    = "CHAL#"
+	SignInGuardPrefix  = "SIGNIN#"
+	InvitationPrefix   = "INVITE#"
+	RegistrationPrefix = "REGN#"
+	EntityPrefix       = "ENT#"
 	// ContainerPrefix starts the partition key of a container's items (releases, visit, history).
 	ContainerPrefix = "REL#"
 	// ChannelPrefix starts the partition key of an entity's channels and their counter.

@@ -174,7 +174,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		ev.QueryStringParameters[k] = vs[len(vs)-1]
 	}
 	ctx := req.Context()
-	if hit.fn.Trigger.Route.Auth != catalog.Public {
+	if hit.fn.Trigger.Route.Auth.Authorized() {
 		answer, ok := g.authorize(ctx, w, ev, requestID)
 		if !ok {
 			return

@@ -22,6 +22,12 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
+// Errors of the people's storage.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrStale    = errors.New("changed concurrently")
+)
+
 // Role of a user in its entity.
 type Role string
 
@@ -252,6 +258,17 @@ type Guard struct {
 
 // Locked tells whether sign-in is locked at now.
 func (g Guard) Locked(now time.Time) bool { return now.Before(g.LockedUntil) }
+
+// Until is when the guard no longer matters: its lock and its window are over (its TTL).
+func (g Guard) Until() time.Time {
+	t := g.LockedUntil
+	for _, f := range g.Failures {
+		if w := f.Add(LockWindow); w.After(t) {
+			t = w
+		}
+	}
+	return t
+}
 
 // Fail records a wrong password; it answers whether this failure locked sign-in.
 func (g *Guard) Fail(now time.Time) bool {

@@ -19,7 +19,7 @@ import (
 //
 //	person                     PERSON#<userId>            PERSON      gsi1: ENT#<entity> / PERSON#<email>
 //	unique e-mail              UNQ#EMAIL#<folded email>   UNQ         (userId)
-//	sign-in guard              PERSON#<userId>            GUARD
+//	sign-in guard              SIGNIN#<sha256 of e-mail>  GUARD       (unknown addresses too: no enumeration)
 //	sign-in challenge (TTL)    CHAL#<challengeId>         CHAL
 //	invitation                 INVITE#<sha256 of token>   INVITE
 //	registration               REGN#<registrationId>      REGN        (the confirmation token's hash inside)
@@ -37,9 +37,6 @@ const (
 	skGuard  = "GUARD"
 	skMember = "MEMBER"
 )
-
-// ErrStale: the item changed since it was read (a version condition failed).
-var ErrStale = errors.New("changed concurrently")
 
 func (s *Store) personItem(p people.Person) (map[string]types.AttributeValue, error) {
 	item, err := attributevalue.MarshalMapWithOptions(p, jsonTags)
@@ -102,7 +99,7 @@ func (s *Store) UpdatePerson(ctx context.Context, p people.Person) error {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(read)}}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return ErrStale
+		return people.ErrStale
 	}
 	return err
 }
@@ -114,7 +111,7 @@ func (s *Store) Person(ctx context.Context, userID string) (people.Person, error
 		return people.Person{}, err
 	}
 	if out.Item == nil {
-		return people.Person{}, ErrNotFound
+		return people.Person{}, people.ErrNotFound
 	}
 	return personOf(out.Item)
 }
@@ -127,7 +124,7 @@ func (s *Store) PersonByEmail(ctx context.Context, email string) (people.Person,
 		return people.Person{}, err
 	}
 	if out.Item == nil {
-		return people.Person{}, ErrNotFound
+		return people.Person{}, people.ErrNotFound
 	}
 	return s.Person(ctx, sVal(out.Item["userId"]))
 }
@@ -147,9 +144,11 @@ func (s *Store) PeopleOf(ctx context.Context, entityID string) ([]people.Person,
 	return out, err
 }
 
-// SignInGuard reads a person's wrong-password guard and its version (0 when none).
-func (s *Store) SignInGuard(ctx context.Context, userID string) (people.Guard, int, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(personPK(userID), skGuard), ConsistentRead: aws.Bool(true)})
+func signInPK(emailHash string) string { return "SIGNIN#" + emailHash }
+
+// SignInGuard reads an address's wrong-password guard and its version (0 when none).
+func (s *Store) SignInGuard(ctx context.Context, emailHash string) (people.Guard, int, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(signInPK(emailHash), skGuard), ConsistentRead: aws.Bool(true)})
 	if err != nil || out.Item == nil {
 		return people.Guard{}, 0, err
 	}
@@ -159,14 +158,16 @@ func (s *Store) SignInGuard(ctx context.Context, userID string) (people.Guard, i
 	return g, v, err
 }
 
-// PutSignInGuard writes the guard if its version is still the one read.
-func (s *Store) PutSignInGuard(ctx context.Context, userID string, g people.Guard, read int) error {
+// PutSignInGuard writes the guard if its version is still the one read; it expires with its
+// window (TTL).
+func (s *Store) PutSignInGuard(ctx context.Context, emailHash string, g people.Guard, read int) error {
 	item, err := attributevalue.MarshalMapWithOptions(g, jsonTags)
 	if err != nil {
 		return err
 	}
-	item[attrPK], item[attrSK], item[attrItemType] = str(personPK(userID)), str(skGuard), str("SignInGuard")
+	item[attrPK], item[attrSK], item[attrItemType] = str(signInPK(emailHash)), str(skGuard), str("SignInGuard")
 	item["version"] = &types.AttributeValueMemberN{Value: strconv.Itoa(read + 1)}
+	item["expiresAt"] = num(g.Until().Unix())
 	return s.putVersioned(ctx, item, read)
 }
 
@@ -190,7 +191,7 @@ func (s *Store) Challenge(ctx context.Context, id string) (people.Challenge, err
 		return people.Challenge{}, err
 	}
 	if out.Item == nil {
-		return people.Challenge{}, ErrNotFound
+		return people.Challenge{}, people.ErrNotFound
 	}
 	var c people.Challenge
 	return c, attributevalue.UnmarshalMapWithOptions(out.Item, &c, jsonTagsDecode)
@@ -207,7 +208,7 @@ func (s *Store) SpendChallenge(ctx context.Context, c people.Challenge, used boo
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return ErrStale
+		return people.ErrStale
 	}
 	return err
 }
@@ -230,7 +231,7 @@ func (s *Store) Invitation(ctx context.Context, tokenHash string) (people.Invita
 		return people.Invitation{}, err
 	}
 	if out.Item == nil {
-		return people.Invitation{}, ErrNotFound
+		return people.Invitation{}, people.ErrNotFound
 	}
 	var inv people.Invitation
 	return inv, attributevalue.UnmarshalMapWithOptions(out.Item, &inv, jsonTagsDecode)
@@ -253,7 +254,7 @@ func (s *Store) StartRegistration(ctx context.Context, r people.Registration) er
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
-		return ErrStale
+		return people.ErrStale
 	}
 	return err
 }
@@ -265,7 +266,7 @@ func (s *Store) Registration(ctx context.Context, id string) (people.Registratio
 		return people.Registration{}, err
 	}
 	if out.Item == nil {
-		return people.Registration{}, ErrNotFound
+		return people.Registration{}, people.ErrNotFound
 	}
 	var r people.Registration
 	return r, attributevalue.UnmarshalMapWithOptions(out.Item, &r, jsonTagsDecode)
@@ -303,7 +304,7 @@ func (s *Store) CompleteRegistration(ctx context.Context, r people.Registration,
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) {
 		if last := tce.CancellationReasons; len(last) == len(items) && aws.ToString(last[len(last)-1].Code) == "ConditionalCheckFailed" {
-			return ErrStale
+			return people.ErrStale
 		}
 		if dup := duplicateOf(err, fields); dup != nil {
 			return dup
@@ -378,7 +379,7 @@ func (s *Store) putVersioned(ctx context.Context, item map[string]types.Attribut
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(read))}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return ErrStale
+		return people.ErrStale
 	}
 	return err
 }
@@ -388,4 +389,19 @@ func nVal(v types.AttributeValue) string {
 		return n.Value
 	}
 	return "0"
+}
+
+// Taken tells whether a VAT number or a (folded) company name is registered already, naming the
+// field and the entity that holds it (two GetItems on the uniqueness guards).
+func (s *Store) Taken(ctx context.Context, vat, name string) (field, entityID string, err error) {
+	for _, g := range []struct{ field, pk string }{{"vat", uniqueVATPK(vat)}, {"name", uniqueNamePK(entity.FoldName(name))}} {
+		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(g.pk, skUnique), ConsistentRead: aws.Bool(true)})
+		if err != nil {
+			return "", "", err
+		}
+		if out.Item != nil {
+			return g.field, sVal(out.Item["entityId"]), nil
+		}
+	}
+	return "", "", nil
 }
