@@ -34,6 +34,8 @@ func main() {
 			Catalog:      catalog.Platform(),
 			AssetDir:     assets,
 			AllowedPorts: ports,
+			MailDomain:   os.Getenv("CPU_MAIL_DOMAIN"),
+			ConsoleURL:   os.Getenv("CPU_CONSOLE_URL"),
 		})
 	}
 	app.Synth(nil)

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsses"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -35,6 +36,10 @@ type Props struct {
 	AssetDir string
 	// AllowedPorts is the comma-separated list of UN/LOCODEs served.
 	AllowedPorts string
+	// MailDomain is the domain the platform's e-mail comes from (a verified SES identity; its DNS
+	// records are the operator's to publish), and ConsoleURL the console's address in e-mails.
+	MailDomain string
+	ConsoleURL string
 }
 
 // Built exposes what tests and outputs need.
@@ -111,6 +116,26 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 		RemovalPolicy:     removal,
 	})
 
+	// E-mail (contract §11): the domain's identity, sent through a configuration set that keeps
+	// bounces and complaints on the account's suppression list.
+	mailDomain := props.MailDomain
+	if mailDomain == "" {
+		mailDomain = "cpu.example.com"
+	}
+	configSet := awsses.NewConfigurationSet(st, jsii.String("MailConfigurationSet"), &awsses.ConfigurationSetProps{
+		ConfigurationSetName: jsii.String("cpu-" + props.Stage),
+		SuppressionReasons:   awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
+		ReputationMetrics:    jsii.Bool(true),
+	})
+	mailIdentity := awsses.NewEmailIdentity(st, jsii.String("MailIdentity"), &awsses.EmailIdentityProps{
+		Identity:         awsses.Identity_Domain(jsii.String(mailDomain)),
+		ConfigurationSet: configSet,
+	})
+	consoleURL := props.ConsoleURL
+	if consoleURL == "" {
+		consoleURL = "https://console." + mailDomain + "/"
+	}
+
 	queues := map[string]awssqs.Queue{}
 	dlqs := map[string]awssqs.Queue{}
 	for _, q := range props.Catalog.Queues {
@@ -181,6 +206,12 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return "1"
 		case catalog.EnvDeliveryRate:
 			return "20"
+		case catalog.EnvMailFrom:
+			return "no-reply@" + mailDomain
+		case catalog.EnvMailConfigurationSet:
+			return *configSet.ConfigurationSetName()
+		case catalog.EnvConsoleURL:
+			return consoleURL
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -261,6 +292,13 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				channelKey.Grant(f, jsii.String("kms:GenerateDataKey"))
 			case g.On == catalog.ChannelKey && g.Access == catalog.Open:
 				channelKey.Grant(f, jsii.String("kms:Decrypt"))
+			case g.On == catalog.Mail && g.Access == catalog.Email:
+				// The identity, and the configuration set the message names.
+				mailIdentity.GrantSendEmail(f)
+				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions:   jsii.Strings("ses:SendEmail"),
+					Resources: jsii.Strings(fmt.Sprintf("arn:%s:ses:%s:%s:configuration-set/%s", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION(), *awscdk.Aws_ACCOUNT_ID(), *configSet.ConfigurationSetName())),
+				}))
 			default:
 				panic(fmt.Sprintf("function %s: unsupported grant %+v", fn.Name, g))
 			}

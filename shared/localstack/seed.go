@@ -10,6 +10,7 @@ import (
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/people"
 	"github.com/portcommunity/cpu/shared/store"
 	"golang.org/x/sync/errgroup"
 )
@@ -17,6 +18,19 @@ import (
 // SeedFile is the shape of events/local/seed.json (contract §8).
 type SeedFile struct {
 	Entities []SeedEntity `json:"entities"`
+	People   []SeedPerson `json:"people"`
+}
+
+// SeedPerson is a console user with a demo password (local stacks only): the community
+// administrator, the asset manager and an entity admin.
+type SeedPerson struct {
+	Email         string   `json:"email"`
+	FirstName     string   `json:"firstName"`
+	LastName      string   `json:"lastName"`
+	Entity        string   `json:"entity"`
+	Role          string   `json:"role"`
+	PlatformRoles []string `json:"platformRoles"`
+	Password      string   `json:"password"`
 }
 
 // SeedEntity is an entity with its demo credentials.
@@ -70,7 +84,7 @@ func (c SeedCredentials) Issue(secrets *identity.SecretHasher, entityID, env str
 // LoadSeed registers every entity of the seed with its credentials, a few at a time (each is one
 // transaction).
 func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, secrets *identity.SecretHasher) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	now := time.Now()
 	for _, se := range seed.Entities {
@@ -79,8 +93,23 @@ func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, s
 			if err != nil {
 				return fmt.Errorf("seed %s: %w", se.NxtEntityID, err)
 			}
-			return st.Register(ctx, se.Entity, &issued)
+			return st.Register(gctx, se.Entity, &issued)
 		})
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i, sp := range seed.People {
+		hash, err := people.HashPassword(sp.Password)
+		if err != nil {
+			return err
+		}
+		p := people.Person{UserID: fmt.Sprintf("00000000-0000-4000-9000-%012d", i+1), Email: people.FoldEmail(sp.Email), FirstName: sp.FirstName,
+			LastName: sp.LastName, EntityID: sp.Entity, Role: people.Role(sp.Role), Status: people.Active, Platform: sp.PlatformRoles,
+			CreatedAt: now, PasswordHash: hash}
+		if err := st.CreatePerson(ctx, p); err != nil {
+			return fmt.Errorf("seed person %s: %w", sp.Email, err)
+		}
+	}
+	return nil
 }

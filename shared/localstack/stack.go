@@ -62,6 +62,9 @@ type State struct {
 	MailDir     string `json:"mailDir"`
 }
 
+// LocalMailFrom is the sender of the local stack's e-mail (kept by the SES stand-in).
+const LocalMailFrom = "no-reply@cpu.local"
+
 // TableName of a stage's table.
 func TableName(stage string) string { return "cpu-" + stage }
 
@@ -171,6 +174,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return "1"
 		case catalog.EnvDeliveryRate:
 			return "20"
+		case catalog.EnvMailFrom:
+			return LocalMailFrom
+		case catalog.EnvMailConfigurationSet:
+			return "cpu-local"
+		case catalog.EnvConsoleURL:
+			return "http://" + ln.Addr().String() + "/console/"
 		}
 		return ""
 	}
