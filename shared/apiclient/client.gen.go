@@ -144,6 +144,57 @@ func (e ChannelStatus) Valid() bool {
 	}
 }
 
+// Defines values for ConfirmRequestAcceptedTermsName.
+const (
+	Community ConfirmRequestAcceptedTermsName = "Community"
+	General   ConfirmRequestAcceptedTermsName = "General"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmRequestAcceptedTermsName enum.
+func (e ConfirmRequestAcceptedTermsName) Valid() bool {
+	switch e {
+	case Community:
+		return true
+	case General:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConfirmedMembership.
+const (
+	ConfirmedMembershipPendingApproval ConfirmedMembership = "PendingApproval"
+)
+
+// Valid indicates whether the value is a known member of the ConfirmedMembership enum.
+func (e ConfirmedMembership) Valid() bool {
+	switch e {
+	case ConfirmedMembershipPendingApproval:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DecisionRequestDecision.
+const (
+	Approve DecisionRequestDecision = "Approve"
+	Reject  DecisionRequestDecision = "Reject"
+)
+
+// Valid indicates whether the value is a known member of the DecisionRequestDecision enum.
+func (e DecisionRequestDecision) Valid() bool {
+	switch e {
+	case Approve:
+		return true
+	case Reject:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for DeliveryOutcome.
 const (
 	Delivered DeliveryOutcome = "Delivered"
@@ -405,6 +456,27 @@ func (e LightsTerminalRelease) Valid() bool {
 	}
 }
 
+// Defines values for MembershipStatus.
+const (
+	MembershipStatusApproved        MembershipStatus = "Approved"
+	MembershipStatusPendingApproval MembershipStatus = "PendingApproval"
+	MembershipStatusRejected        MembershipStatus = "Rejected"
+)
+
+// Valid indicates whether the value is a known member of the MembershipStatus enum.
+func (e MembershipStatus) Valid() bool {
+	switch e {
+	case MembershipStatusApproved:
+		return true
+	case MembershipStatusPendingApproval:
+		return true
+	case MembershipStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for NotificationBodyActionType.
 const (
 	NotificationBodyActionTypeAccept          NotificationBodyActionType = "Accept"
@@ -621,6 +693,27 @@ func (e PickupValidationAssignmentType) Valid() bool {
 	}
 }
 
+// Defines values for RegistrationRequestCompanyRoles.
+const (
+	ReleaseParty      RegistrationRequestCompanyRoles = "ReleaseParty"
+	ShippingAgent     RegistrationRequestCompanyRoles = "ShippingAgent"
+	TransportOperator RegistrationRequestCompanyRoles = "TransportOperator"
+)
+
+// Valid indicates whether the value is a known member of the RegistrationRequestCompanyRoles enum.
+func (e RegistrationRequestCompanyRoles) Valid() bool {
+	switch e {
+	case ReleaseParty:
+		return true
+	case ShippingAgent:
+		return true
+	case TransportOperator:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReleaseRequestActionType.
 const (
 	ReleaseRequestActionTypeBlock   ReleaseRequestActionType = "Block"
@@ -801,6 +894,27 @@ func (e ListReleaseRightsParamsStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListMembershipsParamsStatus.
+const (
+	ListMembershipsParamsStatusApproved        ListMembershipsParamsStatus = "Approved"
+	ListMembershipsParamsStatusPendingApproval ListMembershipsParamsStatus = "PendingApproval"
+	ListMembershipsParamsStatusRejected        ListMembershipsParamsStatus = "Rejected"
+)
+
+// Valid indicates whether the value is a known member of the ListMembershipsParamsStatus enum.
+func (e ListMembershipsParamsStatus) Valid() bool {
+	switch e {
+	case ListMembershipsParamsStatusApproved:
+		return true
+	case ListMembershipsParamsStatusPendingApproval:
+		return true
+	case ListMembershipsParamsStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Accepted The answer of an asynchronous call (E1, E3, E4 with 202; E2, E5 with 200).
 type Accepted struct {
 	// ExternalReferenceId The request's `External-Reference-Id`, or null.
@@ -808,6 +922,21 @@ type Accepted struct {
 
 	// PublicReferenceId The call's GUID; every notification it causes carries it.
 	PublicReferenceId openapi_types.UUID `json:"publicReferenceId"`
+}
+
+// AccessRequest Name the company by exactly one of vat and name.
+type AccessRequest struct {
+	Email     Email   `json:"email"`
+	FirstName string  `json:"firstName"`
+	LastName  string  `json:"lastName"`
+	Message   *string `json:"message,omitempty"`
+	Name      *string `json:"name,omitempty"`
+	Vat       *string `json:"vat,omitempty"`
+}
+
+// AccessRequested defines model for AccessRequested.
+type AccessRequested struct {
+	Status string `json:"status"`
 }
 
 // ActionStatus 0 Undefined, 1 Pending (awaits my answer), 2 Revoke, 3 Transfer (my transfer awaits the answer).
@@ -1161,8 +1290,54 @@ type ChannelView struct {
 	Url    string        `json:"url"`
 }
 
+// ConfirmRequest defines model for ConfirmRequest.
+type ConfirmRequest struct {
+	AcceptedTerms []struct {
+		Name    ConfirmRequestAcceptedTermsName `json:"name"`
+		Version string                          `json:"version"`
+	} `json:"acceptedTerms"`
+	Password string `json:"password"`
+	Token    string `json:"token"`
+}
+
+// ConfirmRequestAcceptedTermsName defines model for ConfirmRequest.AcceptedTerms.Name.
+type ConfirmRequestAcceptedTermsName string
+
+// Confirmed defines model for Confirmed.
+type Confirmed struct {
+	// EntityId Examples: NXT200000001
+	EntityId   NxtEntityId         `json:"entityId"`
+	Membership ConfirmedMembership `json:"membership"`
+	UserId     string              `json:"userId"`
+}
+
+// ConfirmedMembership defines model for Confirmed.Membership.
+type ConfirmedMembership string
+
+// ConsoleSession defines model for ConsoleSession.
+type ConsoleSession struct {
+	AccessToken string `json:"accessToken"`
+
+	// EntityId Examples: NXT200000001
+	EntityId  NxtEntityId `json:"entityId"`
+	ExpiresIn int         `json:"expiresIn"`
+	TokenType interface{} `json:"tokenType"`
+	UserId    string      `json:"userId"`
+}
+
 // Credential defines model for Credential.
 type Credential = string
+
+// DecisionRequest defines model for DecisionRequest.
+type DecisionRequest struct {
+	Decision DecisionRequestDecision `json:"decision"`
+
+	// Reason Required to reject.
+	Reason *string `json:"reason,omitempty"`
+}
+
+// DecisionRequestDecision defines model for DecisionRequest.Decision.
+type DecisionRequestDecision string
 
 // DeliveryAttempt One attempt of a delivery to the channel (an entry of its delivery log).
 type DeliveryAttempt struct {
@@ -1197,6 +1372,9 @@ type DeliveryAttempt struct {
 // Failed: the attempt failed and the delivery is over (an answer that is not retried, the last
 // attempt, a disabled channel, a notification no longer stored).
 type DeliveryOutcome string
+
+// Email defines model for Email.
+type Email = openapi_types.Email
 
 // EntitySearchResult defines model for EntitySearchResult.
 type EntitySearchResult struct {
@@ -1313,6 +1491,20 @@ type InputRequest struct {
 // InputRequestActionType defines model for InputRequest.ActionType.
 type InputRequestActionType string
 
+// Invitation defines model for Invitation.
+type Invitation struct {
+	Expires time.Time `json:"expires"`
+
+	// InvitationUrl The console's registration page with the token after '#' (never sent to a server by a browser).
+	InvitationUrl string `json:"invitationUrl"`
+}
+
+// InvitationRequest defines model for InvitationRequest.
+type InvitationRequest struct {
+	Community interface{} `json:"community"`
+	Email     *Email      `json:"email,omitempty"`
+}
+
 // LightName defines model for LightName.
 type LightName string
 
@@ -1342,6 +1534,23 @@ type LightsPolice string
 
 // LightsTerminalRelease defines model for Lights.TerminalRelease.
 type LightsTerminalRelease string
+
+// Membership defines model for Membership.
+type Membership struct {
+	Community string     `json:"community"`
+	CreatedAt time.Time  `json:"createdAt"`
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+	DecidedBy *string    `json:"decidedBy,omitempty"`
+
+	// EntityId Examples: NXT200000001
+	EntityId NxtEntityId      `json:"entityId"`
+	Name     string           `json:"name"`
+	Reason   *string          `json:"reason,omitempty"`
+	Status   MembershipStatus `json:"status"`
+}
+
+// MembershipStatus defines model for Membership.Status.
+type MembershipStatus string
 
 // Notification One notification as E7 returns it.
 type Notification struct {
@@ -1614,6 +1823,30 @@ type Problem409 = Problem
 // Reason defines model for Reason.
 type Reason = string
 
+// Registered defines model for Registered.
+type Registered struct {
+	RegistrationId openapi_types.UUID `json:"registrationId"`
+}
+
+// RegistrationRequest defines model for RegistrationRequest.
+type RegistrationRequest struct {
+	Company struct {
+		// Addresses The headquarters (addressTypeCode 1) and an optional billing address (2).
+		Addresses []Address                         `json:"addresses"`
+		Eori      *string                           `json:"eori,omitempty"`
+		Name      string                            `json:"name"`
+		Roles     []RegistrationRequestCompanyRoles `json:"roles"`
+		Vat       string                            `json:"vat"`
+	} `json:"company"`
+	Email           Email  `json:"email"`
+	FirstName       string `json:"firstName"`
+	InvitationToken string `json:"invitationToken"`
+	LastName        string `json:"lastName"`
+}
+
+// RegistrationRequestCompanyRoles defines model for RegistrationRequest.Company.Roles.
+type RegistrationRequestCompanyRoles string
+
 // ReleaseIdentification The shipping agent's reference of the release, unique among its active releases.
 //
 // Examples: REL-1
@@ -1838,6 +2071,23 @@ type RightsPage struct {
 	ReleaseRights []ReleaseRightView `json:"releaseRights"`
 	TotalPages    int                `json:"totalPages"`
 	TotalRows     int                `json:"totalRows"`
+}
+
+// SignInCode defines model for SignInCode.
+type SignInCode struct {
+	Code string `json:"code"`
+}
+
+// SignInRequest defines model for SignInRequest.
+type SignInRequest struct {
+	Email    Email  `json:"email"`
+	Password string `json:"password"`
+}
+
+// SignInStarted defines model for SignInStarted.
+type SignInStarted struct {
+	ChallengeId      openapi_types.UUID `json:"challengeId"`
+	ExpiresInSeconds int                `json:"expiresInSeconds"`
 }
 
 // SigningSecret The key deliveries are signed with, as Standard Webhooks gives it: `whsec_` and the base64 of
@@ -2115,6 +2365,14 @@ type SubmitReleaseActionParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListMembershipsParams defines parameters for ListMemberships.
+type ListMembershipsParams struct {
+	Status *ListMembershipsParamsStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// ListMembershipsParamsStatus defines parameters for ListMemberships.
+type ListMembershipsParamsStatus string
+
 // ReceiveNotificationParams defines parameters for ReceiveNotification.
 type ReceiveNotificationParams struct {
 	// WebhookId Stable per notification and channel, equal on every retry and replay.
@@ -2159,6 +2417,27 @@ type SubmitReleaseActionJSONRequestBody = IngestionRequest
 
 // RequestTokenFormdataRequestBody defines body for RequestToken for application/x-www-form-urlencoded ContentType.
 type RequestTokenFormdataRequestBody = TokenRequest
+
+// RequestAccessJSONRequestBody defines body for RequestAccess for application/json ContentType.
+type RequestAccessJSONRequestBody = AccessRequest
+
+// CreateInvitationJSONRequestBody defines body for CreateInvitation for application/json ContentType.
+type CreateInvitationJSONRequestBody = InvitationRequest
+
+// DecideMembershipJSONRequestBody defines body for DecideMembership for application/json ContentType.
+type DecideMembershipJSONRequestBody = DecisionRequest
+
+// RegisterJSONRequestBody defines body for Register for application/json ContentType.
+type RegisterJSONRequestBody = RegistrationRequest
+
+// ConfirmRegistrationJSONRequestBody defines body for ConfirmRegistration for application/json ContentType.
+type ConfirmRegistrationJSONRequestBody = ConfirmRequest
+
+// StartSignInJSONRequestBody defines body for StartSignIn for application/json ContentType.
+type StartSignInJSONRequestBody = SignInRequest
+
+// CompleteSignInJSONRequestBody defines body for CompleteSignIn for application/json ContentType.
+type CompleteSignInJSONRequestBody = SignInCode
 
 // ReceiveNotificationJSONRequestBody defines body for ReceiveNotification for application/json ContentType.
 type ReceiveNotificationJSONRequestBody = NotificationEnvelope
@@ -2864,6 +3143,139 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /oauth2/token (the `RequestToken` operationId).
 	RequestTokenWithFormdataBody(ctx context.Context, body RequestTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestAccessWithBody Ask a registered company's admins for an account
+	//
+	// The answer is the same 202 whether or not the company is registered.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+	RequestAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RequestAccess Ask a registered company's admins for an account
+	//
+	// The answer is the same 202 whether or not the company is registered.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+	RequestAccess(ctx context.Context, body RequestAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInvitationWithBody A community administrator's registration link (single use, 7 days)
+	//
+	// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateInvitation A community administrator's registration link (single use, 7 days)
+	//
+	// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+	CreateInvitation(ctx context.Context, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListMemberships The community administrator's memberships by status (oldest first, at most 100)
+	//
+	// Corresponds with GET /onboarding/v1/memberships (the `ListMemberships` operationId).
+	ListMemberships(ctx context.Context, params *ListMembershipsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideMembershipWithBody Approve a membership, or reject it with a reason; the company's admins are e-mailed
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+	DecideMembershipWithBody(ctx context.Context, entityId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DecideMembership Approve a membership, or reject it with a reason; the company's admins are e-mailed
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+	DecideMembership(ctx context.Context, entityId string, body DecideMembershipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// RegisterWithBody Register a company and its person from an invitation
+	//
+	// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+	// mod-97) or company name registered already answers 409 naming the field, with the access
+	// request to send instead; nothing is written. An e-mail address with an account answers the
+	// same 202 (its owner gets a note instead of a link).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+	RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// Register Register a company and its person from an invitation
+	//
+	// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+	// mod-97) or company name registered already answers 409 naming the field, with the access
+	// request to send instead; nothing is written. An e-mail address with an account answers the
+	// same 202 (its owner gets a note instead of a link).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+	Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmRegistrationWithBody Confirm the e-mail, set the password and accept the terms
+	//
+	// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+	ConfirmRegistrationWithBody(ctx context.Context, registrationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmRegistration Confirm the e-mail, set the password and accept the terms
+	//
+	// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+	ConfirmRegistration(ctx context.Context, registrationId string, body ConfirmRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSignInWithBody Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+	//
+	// The answer is the same 202 whether the address is registered, the password right or the
+	// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+	// address's owner receives the code (valid 10 minutes, one use, five attempts).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+	StartSignInWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// StartSignIn Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+	//
+	// The answer is the same 202 whether the address is registered, the password right or the
+	// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+	// address's owner receives the code (valid 10 minutes, one use, five attempts).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+	StartSignIn(ctx context.Context, body StartSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteSignInWithBody Sign in, step 2 — the e-mailed code answers a console session token
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+	CompleteSignInWithBody(ctx context.Context, challengeId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteSignIn Sign in, step 2 — the e-mailed code answers a console session token
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+	CompleteSignIn(ctx context.Context, challengeId string, body CompleteSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetOpenAPIDocument This document
 	//
@@ -3605,6 +4017,289 @@ func (c *Client) RequestTokenWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /oauth2/token (the `RequestToken` operationId).
 func (c *Client) RequestTokenWithFormdataBody(ctx context.Context, body RequestTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRequestTokenRequestWithFormdataBody(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestAccessWithBody Ask a registered company's admins for an account
+//
+// The answer is the same 202 whether or not the company is registered.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+func (c *Client) RequestAccessWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestAccessRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RequestAccess Ask a registered company's admins for an account
+//
+// The answer is the same 202 whether or not the company is registered.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+func (c *Client) RequestAccess(ctx context.Context, body RequestAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRequestAccessRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInvitationWithBody A community administrator's registration link (single use, 7 days)
+//
+// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+func (c *Client) CreateInvitationWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInvitationRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateInvitation A community administrator's registration link (single use, 7 days)
+//
+// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+func (c *Client) CreateInvitation(ctx context.Context, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateInvitationRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListMemberships The community administrator's memberships by status (oldest first, at most 100)
+//
+// Corresponds with GET /onboarding/v1/memberships (the `ListMemberships` operationId).
+func (c *Client) ListMemberships(ctx context.Context, params *ListMembershipsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListMembershipsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideMembershipWithBody Approve a membership, or reject it with a reason; the company's admins are e-mailed
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+func (c *Client) DecideMembershipWithBody(ctx context.Context, entityId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideMembershipRequestWithBody(c.Server, entityId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DecideMembership Approve a membership, or reject it with a reason; the company's admins are e-mailed
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+func (c *Client) DecideMembership(ctx context.Context, entityId string, body DecideMembershipJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDecideMembershipRequest(c.Server, entityId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// RegisterWithBody Register a company and its person from an invitation
+//
+// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+// mod-97) or company name registered already answers 409 naming the field, with the access
+// request to send instead; nothing is written. An e-mail address with an account answers the
+// same 202 (its owner gets a note instead of a link).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+func (c *Client) RegisterWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// Register Register a company and its person from an invitation
+//
+// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+// mod-97) or company name registered already answers 409 naming the field, with the access
+// request to send instead; nothing is written. An e-mail address with an account answers the
+// same 202 (its owner gets a note instead of a link).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+func (c *Client) Register(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewRegisterRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmRegistrationWithBody Confirm the e-mail, set the password and accept the terms
+//
+// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+func (c *Client) ConfirmRegistrationWithBody(ctx context.Context, registrationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmRegistrationRequestWithBody(c.Server, registrationId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmRegistration Confirm the e-mail, set the password and accept the terms
+//
+// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+func (c *Client) ConfirmRegistration(ctx context.Context, registrationId string, body ConfirmRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmRegistrationRequest(c.Server, registrationId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSignInWithBody Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+//
+// The answer is the same 202 whether the address is registered, the password right or the
+// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+// address's owner receives the code (valid 10 minutes, one use, five attempts).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+func (c *Client) StartSignInWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSignInRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// StartSignIn Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+//
+// The answer is the same 202 whether the address is registered, the password right or the
+// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+// address's owner receives the code (valid 10 minutes, one use, five attempts).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+func (c *Client) StartSignIn(ctx context.Context, body StartSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewStartSignInRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteSignInWithBody Sign in, step 2 — the e-mailed code answers a console session token
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+func (c *Client) CompleteSignInWithBody(ctx context.Context, challengeId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSignInRequestWithBody(c.Server, challengeId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteSignIn Sign in, step 2 — the e-mailed code answers a console session token
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+func (c *Client) CompleteSignIn(ctx context.Context, challengeId string, body CompleteSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteSignInRequest(c.Server, challengeId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -5142,6 +5837,361 @@ func NewRequestTokenRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewRequestAccessRequest calls the generic RequestAccess builder with application/json body
+func NewRequestAccessRequest(server string, body RequestAccessJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRequestAccessRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRequestAccessRequestWithBody constructs an http.Request for the RequestAccess method, with any body, and a specified content type
+func NewRequestAccessRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/access-requests")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCreateInvitationRequest calls the generic CreateInvitation builder with application/json body
+func NewCreateInvitationRequest(server string, body CreateInvitationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateInvitationRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCreateInvitationRequestWithBody constructs an http.Request for the CreateInvitation method, with any body, and a specified content type
+func NewCreateInvitationRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/invitations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewListMembershipsRequest constructs an http.Request for the ListMemberships method
+func NewListMembershipsRequest(server string, params *ListMembershipsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/memberships")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewDecideMembershipRequest calls the generic DecideMembership builder with application/json body
+func NewDecideMembershipRequest(server string, entityId string, body DecideMembershipJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDecideMembershipRequestWithBody(server, entityId, "application/json", bodyReader)
+}
+
+// NewDecideMembershipRequestWithBody constructs an http.Request for the DecideMembership method, with any body, and a specified content type
+func NewDecideMembershipRequestWithBody(server string, entityId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "entityId", entityId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/memberships/%s/decision", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewRegisterRequest calls the generic Register builder with application/json body
+func NewRegisterRequest(server string, body RegisterJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewRegisterRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewRegisterRequestWithBody constructs an http.Request for the Register method, with any body, and a specified content type
+func NewRegisterRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/registrations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewConfirmRegistrationRequest calls the generic ConfirmRegistration builder with application/json body
+func NewConfirmRegistrationRequest(server string, registrationId string, body ConfirmRegistrationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewConfirmRegistrationRequestWithBody(server, registrationId, "application/json", bodyReader)
+}
+
+// NewConfirmRegistrationRequestWithBody constructs an http.Request for the ConfirmRegistration method, with any body, and a specified content type
+func NewConfirmRegistrationRequestWithBody(server string, registrationId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "registrationId", registrationId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/registrations/%s/confirm", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewStartSignInRequest calls the generic StartSignIn builder with application/json body
+func NewStartSignInRequest(server string, body StartSignInJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewStartSignInRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewStartSignInRequestWithBody constructs an http.Request for the StartSignIn method, with any body, and a specified content type
+func NewStartSignInRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/sign-in")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewCompleteSignInRequest calls the generic CompleteSignIn builder with application/json body
+func NewCompleteSignInRequest(server string, challengeId string, body CompleteSignInJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteSignInRequestWithBody(server, challengeId, "application/json", bodyReader)
+}
+
+// NewCompleteSignInRequestWithBody constructs an http.Request for the CompleteSignIn method, with any body, and a specified content type
+func NewCompleteSignInRequestWithBody(server string, challengeId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "challengeId", challengeId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/onboarding/v1/sign-in/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetOpenAPIDocumentRequest constructs an http.Request for the GetOpenAPIDocument method
 func NewGetOpenAPIDocumentRequest(server string) (*http.Request, error) {
 	var err error
@@ -5674,6 +6724,141 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /oauth2/token (the `RequestToken` operationId).
 	RequestTokenWithFormdataBodyWithResponse(ctx context.Context, body RequestTokenFormdataRequestBody, reqEditors ...RequestEditorFn) (*RequestTokenResponse, error)
+
+	// RequestAccessWithBodyWithResponse Ask a registered company's admins for an account
+	//
+	// The answer is the same 202 whether or not the company is registered.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+	RequestAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestAccessResponse, error)
+
+	// RequestAccessWithResponse Ask a registered company's admins for an account
+	//
+	// The answer is the same 202 whether or not the company is registered.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+	RequestAccessWithResponse(ctx context.Context, body RequestAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestAccessResponse, error)
+
+	// CreateInvitationWithBodyWithResponse A community administrator's registration link (single use, 7 days)
+	//
+	// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error)
+
+	// CreateInvitationWithResponse A community administrator's registration link (single use, 7 days)
+	//
+	// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+	CreateInvitationWithResponse(ctx context.Context, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error)
+
+	// ListMembershipsWithResponse The community administrator's memberships by status (oldest first, at most 100)
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /onboarding/v1/memberships (the `ListMemberships` operationId).
+	ListMembershipsWithResponse(ctx context.Context, params *ListMembershipsParams, reqEditors ...RequestEditorFn) (*ListMembershipsResponse, error)
+
+	// DecideMembershipWithBodyWithResponse Approve a membership, or reject it with a reason; the company's admins are e-mailed
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+	DecideMembershipWithBodyWithResponse(ctx context.Context, entityId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideMembershipResponse, error)
+
+	// DecideMembershipWithResponse Approve a membership, or reject it with a reason; the company's admins are e-mailed
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+	DecideMembershipWithResponse(ctx context.Context, entityId string, body DecideMembershipJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideMembershipResponse, error)
+
+	// RegisterWithBodyWithResponse Register a company and its person from an invitation
+	//
+	// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+	// mod-97) or company name registered already answers 409 naming the field, with the access
+	// request to send instead; nothing is written. An e-mail address with an account answers the
+	// same 202 (its owner gets a note instead of a link).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+	RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// RegisterWithResponse Register a company and its person from an invitation
+	//
+	// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+	// mod-97) or company name registered already answers 409 naming the field, with the access
+	// request to send instead; nothing is written. An e-mail address with an account answers the
+	// same 202 (its owner gets a note instead of a link).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+	RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error)
+
+	// ConfirmRegistrationWithBodyWithResponse Confirm the e-mail, set the password and accept the terms
+	//
+	// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+	ConfirmRegistrationWithBodyWithResponse(ctx context.Context, registrationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmRegistrationResponse, error)
+
+	// ConfirmRegistrationWithResponse Confirm the e-mail, set the password and accept the terms
+	//
+	// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+	ConfirmRegistrationWithResponse(ctx context.Context, registrationId string, body ConfirmRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmRegistrationResponse, error)
+
+	// StartSignInWithBodyWithResponse Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+	//
+	// The answer is the same 202 whether the address is registered, the password right or the
+	// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+	// address's owner receives the code (valid 10 minutes, one use, five attempts).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+	StartSignInWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSignInResponse, error)
+
+	// StartSignInWithResponse Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+	//
+	// The answer is the same 202 whether the address is registered, the password right or the
+	// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+	// address's owner receives the code (valid 10 minutes, one use, five attempts).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+	StartSignInWithResponse(ctx context.Context, body StartSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSignInResponse, error)
+
+	// CompleteSignInWithBodyWithResponse Sign in, step 2 — the e-mailed code answers a console session token
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+	CompleteSignInWithBodyWithResponse(ctx context.Context, challengeId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSignInResponse, error)
+
+	// CompleteSignInWithResponse Sign in, step 2 — the e-mailed code answers a console session token
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+	CompleteSignInWithResponse(ctx context.Context, challengeId string, body CompleteSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSignInResponse, error)
 
 	// GetOpenAPIDocumentWithResponse This document
 	//
@@ -8615,6 +9800,983 @@ func (r RequestTokenResponse) ContentType() string {
 	return ""
 }
 
+// RequestAccessResponse400Headers the declared response headers of an HTTP 400 response for RequestAccess
+type RequestAccessResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// RequestAccessResponse413Headers the declared response headers of an HTTP 413 response for RequestAccess
+type RequestAccessResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// RequestAccessResponse429Headers the declared response headers of an HTTP 429 response for RequestAccess
+type RequestAccessResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// RequestAccessResponse500Headers the declared response headers of an HTTP 500 response for RequestAccess
+type RequestAccessResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type RequestAccessResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *AccessRequested
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RequestAccessResponse400Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RequestAccessResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RequestAccessResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RequestAccessResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RequestAccessResponse) GetJSON202() *AccessRequested {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RequestAccessResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RequestAccessResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RequestAccessResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RequestAccessResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RequestAccessResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r RequestAccessResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r RequestAccessResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RequestAccessResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RequestAccessResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RequestAccessResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CreateInvitationResponse400Headers the declared response headers of an HTTP 400 response for CreateInvitation
+type CreateInvitationResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// CreateInvitationResponse401Headers the declared response headers of an HTTP 401 response for CreateInvitation
+type CreateInvitationResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// CreateInvitationResponse413Headers the declared response headers of an HTTP 413 response for CreateInvitation
+type CreateInvitationResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// CreateInvitationResponse429Headers the declared response headers of an HTTP 429 response for CreateInvitation
+type CreateInvitationResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// CreateInvitationResponse500Headers the declared response headers of an HTTP 500 response for CreateInvitation
+type CreateInvitationResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type CreateInvitationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Invitation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CreateInvitationResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CreateInvitationResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CreateInvitationResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CreateInvitationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CreateInvitationResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateInvitationResponse) GetJSON201() *Invitation {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CreateInvitationResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CreateInvitationResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateInvitationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateInvitationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateInvitationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateInvitationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListMembershipsResponse400Headers the declared response headers of an HTTP 400 response for ListMemberships
+type ListMembershipsResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ListMembershipsResponse401Headers the declared response headers of an HTTP 401 response for ListMemberships
+type ListMembershipsResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// ListMembershipsResponse413Headers the declared response headers of an HTTP 413 response for ListMemberships
+type ListMembershipsResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ListMembershipsResponse429Headers the declared response headers of an HTTP 429 response for ListMemberships
+type ListMembershipsResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ListMembershipsResponse500Headers the declared response headers of an HTTP 500 response for ListMemberships
+type ListMembershipsResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ListMembershipsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *[]Membership
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ListMembershipsResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *ListMembershipsResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ListMembershipsResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListMembershipsResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ListMembershipsResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListMembershipsResponse) GetJSON200() *[]Membership {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ListMembershipsResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ListMembershipsResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ListMembershipsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListMembershipsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListMembershipsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListMembershipsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// DecideMembershipResponse400Headers the declared response headers of an HTTP 400 response for DecideMembership
+type DecideMembershipResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// DecideMembershipResponse401Headers the declared response headers of an HTTP 401 response for DecideMembership
+type DecideMembershipResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// DecideMembershipResponse413Headers the declared response headers of an HTTP 413 response for DecideMembership
+type DecideMembershipResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// DecideMembershipResponse429Headers the declared response headers of an HTTP 429 response for DecideMembership
+type DecideMembershipResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// DecideMembershipResponse500Headers the declared response headers of an HTTP 500 response for DecideMembership
+type DecideMembershipResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type DecideMembershipResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Membership
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *DecideMembershipResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *DecideMembershipResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *DecideMembershipResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *DecideMembershipResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *DecideMembershipResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DecideMembershipResponse) GetJSON200() *Membership {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r DecideMembershipResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r DecideMembershipResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r DecideMembershipResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DecideMembershipResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DecideMembershipResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DecideMembershipResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// RegisterResponse400Headers the declared response headers of an HTTP 400 response for Register
+type RegisterResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// RegisterResponse413Headers the declared response headers of an HTTP 413 response for Register
+type RegisterResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// RegisterResponse429Headers the declared response headers of an HTTP 429 response for Register
+type RegisterResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// RegisterResponse500Headers the declared response headers of an HTTP 500 response for Register
+type RegisterResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type RegisterResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Registered
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *RegisterResponse400Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *RegisterResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *RegisterResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *RegisterResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r RegisterResponse) GetJSON202() *Registered {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r RegisterResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r RegisterResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r RegisterResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r RegisterResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r RegisterResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r RegisterResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ConfirmRegistrationResponse400Headers the declared response headers of an HTTP 400 response for ConfirmRegistration
+type ConfirmRegistrationResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// ConfirmRegistrationResponse413Headers the declared response headers of an HTTP 413 response for ConfirmRegistration
+type ConfirmRegistrationResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// ConfirmRegistrationResponse429Headers the declared response headers of an HTTP 429 response for ConfirmRegistration
+type ConfirmRegistrationResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// ConfirmRegistrationResponse500Headers the declared response headers of an HTTP 500 response for ConfirmRegistration
+type ConfirmRegistrationResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type ConfirmRegistrationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Confirmed
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Problem
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *ConfirmRegistrationResponse400Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *ConfirmRegistrationResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ConfirmRegistrationResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *ConfirmRegistrationResponse500Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r ConfirmRegistrationResponse) GetJSON201() *Confirmed {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON409() *Problem {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r ConfirmRegistrationResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r ConfirmRegistrationResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmRegistrationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmRegistrationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmRegistrationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmRegistrationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// StartSignInResponse400Headers the declared response headers of an HTTP 400 response for StartSignIn
+type StartSignInResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// StartSignInResponse413Headers the declared response headers of an HTTP 413 response for StartSignIn
+type StartSignInResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// StartSignInResponse429Headers the declared response headers of an HTTP 429 response for StartSignIn
+type StartSignInResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// StartSignInResponse500Headers the declared response headers of an HTTP 500 response for StartSignIn
+type StartSignInResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type StartSignInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *SignInStarted
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *StartSignInResponse400Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *StartSignInResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *StartSignInResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *StartSignInResponse500Headers
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r StartSignInResponse) GetJSON202() *SignInStarted {
+	return r.JSON202
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r StartSignInResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r StartSignInResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r StartSignInResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r StartSignInResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r StartSignInResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r StartSignInResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r StartSignInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r StartSignInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r StartSignInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r StartSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// CompleteSignInResponse400Headers the declared response headers of an HTTP 400 response for CompleteSignIn
+type CompleteSignInResponse400Headers struct {
+	XAmznRequestid *string
+}
+
+// CompleteSignInResponse401Headers the declared response headers of an HTTP 401 response for CompleteSignIn
+type CompleteSignInResponse401Headers struct {
+	WWWAuthenticate *string
+	XAmznRequestid  *string
+}
+
+// CompleteSignInResponse413Headers the declared response headers of an HTTP 413 response for CompleteSignIn
+type CompleteSignInResponse413Headers struct {
+	XAmznRequestid *string
+}
+
+// CompleteSignInResponse429Headers the declared response headers of an HTTP 429 response for CompleteSignIn
+type CompleteSignInResponse429Headers struct {
+	RetryAfter     int
+	XAmznRequestid *string
+}
+
+// CompleteSignInResponse500Headers the declared response headers of an HTTP 500 response for CompleteSignIn
+type CompleteSignInResponse500Headers struct {
+	XAmznRequestid *string
+}
+
+type CompleteSignInResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsoleSession
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *TooLarge
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// JSON502 the response for an HTTP 502 `application/json` response
+	JSON502 *BadGatewayApplicationJSON
+	// ApplicationproblemJSON502 the response for an HTTP 502 `application/problem+json` response
+	ApplicationproblemJSON502 *BadGatewayApplicationProblemPlusJSON
+	// Headers400 the parsed response headers for an HTTP 400 response
+	Headers400 *CompleteSignInResponse400Headers
+	// Headers401 the parsed response headers for an HTTP 401 response
+	Headers401 *CompleteSignInResponse401Headers
+	// Headers413 the parsed response headers for an HTTP 413 response
+	Headers413 *CompleteSignInResponse413Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *CompleteSignInResponse429Headers
+	// Headers500 the parsed response headers for an HTTP 500 response
+	Headers500 *CompleteSignInResponse500Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteSignInResponse) GetJSON200() *ConsoleSession {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON413() *TooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetJSON502 returns the response for an HTTP 502 `application/json` response
+func (r CompleteSignInResponse) GetJSON502() *BadGatewayApplicationJSON {
+	return r.JSON502
+}
+
+// GetApplicationproblemJSON502 returns the response for an HTTP 502 `application/problem+json` response
+func (r CompleteSignInResponse) GetApplicationproblemJSON502() *BadGatewayApplicationProblemPlusJSON {
+	return r.ApplicationproblemJSON502
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteSignInResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteSignInResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteSignInResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteSignInResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetOpenAPIDocumentResponse200Headers the declared response headers of an HTTP 200 response for GetOpenAPIDocument
 type GetOpenAPIDocumentResponse200Headers struct {
 	CacheControl   string
@@ -9354,6 +11516,231 @@ func (c *ClientWithResponses) RequestTokenWithFormdataBodyWithResponse(ctx conte
 		return nil, err
 	}
 	return ParseRequestTokenResponse(rsp)
+}
+
+// RequestAccessWithBodyWithResponse Ask a registered company's admins for an account
+//
+// The answer is the same 202 whether or not the company is registered.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+func (c *ClientWithResponses) RequestAccessWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RequestAccessResponse, error) {
+	rsp, err := c.RequestAccessWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestAccessResponse(rsp)
+}
+
+// RequestAccessWithResponse Ask a registered company's admins for an account
+//
+// The answer is the same 202 whether or not the company is registered.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/access-requests (the `RequestAccess` operationId).
+func (c *ClientWithResponses) RequestAccessWithResponse(ctx context.Context, body RequestAccessJSONRequestBody, reqEditors ...RequestEditorFn) (*RequestAccessResponse, error) {
+	rsp, err := c.RequestAccess(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRequestAccessResponse(rsp)
+}
+
+// CreateInvitationWithBodyWithResponse A community administrator's registration link (single use, 7 days)
+//
+// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+func (c *ClientWithResponses) CreateInvitationWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error) {
+	rsp, err := c.CreateInvitationWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInvitationResponse(rsp)
+}
+
+// CreateInvitationWithResponse A community administrator's registration link (single use, 7 days)
+//
+// The link's token is shown once and kept only as a hash; with an e-mail, the link is also sent there and only that address may register with it.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/invitations (the `CreateInvitation` operationId).
+func (c *ClientWithResponses) CreateInvitationWithResponse(ctx context.Context, body CreateInvitationJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateInvitationResponse, error) {
+	rsp, err := c.CreateInvitation(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateInvitationResponse(rsp)
+}
+
+// ListMembershipsWithResponse The community administrator's memberships by status (oldest first, at most 100)
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /onboarding/v1/memberships (the `ListMemberships` operationId).
+func (c *ClientWithResponses) ListMembershipsWithResponse(ctx context.Context, params *ListMembershipsParams, reqEditors ...RequestEditorFn) (*ListMembershipsResponse, error) {
+	rsp, err := c.ListMemberships(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListMembershipsResponse(rsp)
+}
+
+// DecideMembershipWithBodyWithResponse Approve a membership, or reject it with a reason; the company's admins are e-mailed
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+func (c *ClientWithResponses) DecideMembershipWithBodyWithResponse(ctx context.Context, entityId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DecideMembershipResponse, error) {
+	rsp, err := c.DecideMembershipWithBody(ctx, entityId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideMembershipResponse(rsp)
+}
+
+// DecideMembershipWithResponse Approve a membership, or reject it with a reason; the company's admins are e-mailed
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/memberships/{entityId}/decision (the `DecideMembership` operationId).
+func (c *ClientWithResponses) DecideMembershipWithResponse(ctx context.Context, entityId string, body DecideMembershipJSONRequestBody, reqEditors ...RequestEditorFn) (*DecideMembershipResponse, error) {
+	rsp, err := c.DecideMembership(ctx, entityId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDecideMembershipResponse(rsp)
+}
+
+// RegisterWithBodyWithResponse Register a company and its person from an invitation
+//
+// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+// mod-97) or company name registered already answers 409 naming the field, with the access
+// request to send instead; nothing is written. An e-mail address with an account answers the
+// same 202 (its owner gets a note instead of a link).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+func (c *ClientWithResponses) RegisterWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.RegisterWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterResponse(rsp)
+}
+
+// RegisterWithResponse Register a company and its person from an invitation
+//
+// 202 and an e-mail with a confirmation link (48 hours, one use). A VAT number (format; BE
+// mod-97) or company name registered already answers 409 naming the field, with the access
+// request to send instead; nothing is written. An e-mail address with an account answers the
+// same 202 (its owner gets a note instead of a link).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/registrations (the `Register` operationId).
+func (c *ClientWithResponses) RegisterWithResponse(ctx context.Context, body RegisterJSONRequestBody, reqEditors ...RequestEditorFn) (*RegisterResponse, error) {
+	rsp, err := c.Register(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRegisterResponse(rsp)
+}
+
+// ConfirmRegistrationWithBodyWithResponse Confirm the e-mail, set the password and accept the terms
+//
+// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+func (c *ClientWithResponses) ConfirmRegistrationWithBodyWithResponse(ctx context.Context, registrationId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ConfirmRegistrationResponse, error) {
+	rsp, err := c.ConfirmRegistrationWithBody(ctx, registrationId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmRegistrationResponse(rsp)
+}
+
+// ConfirmRegistrationWithResponse Confirm the e-mail, set the password and accept the terms
+//
+// Creates the company, its first person (Admin) and its membership, PendingApproval until a community administrator decides. The password follows NIST SP 800-63B (15 to 128 characters, not a common or breached one).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/registrations/{registrationId}/confirm (the `ConfirmRegistration` operationId).
+func (c *ClientWithResponses) ConfirmRegistrationWithResponse(ctx context.Context, registrationId string, body ConfirmRegistrationJSONRequestBody, reqEditors ...RequestEditorFn) (*ConfirmRegistrationResponse, error) {
+	rsp, err := c.ConfirmRegistration(ctx, registrationId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmRegistrationResponse(rsp)
+}
+
+// StartSignInWithBodyWithResponse Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+//
+// The answer is the same 202 whether the address is registered, the password right or the
+// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+// address's owner receives the code (valid 10 minutes, one use, five attempts).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+func (c *ClientWithResponses) StartSignInWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*StartSignInResponse, error) {
+	rsp, err := c.StartSignInWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSignInResponse(rsp)
+}
+
+// StartSignInWithResponse Sign in, step 1 — e-mail and password; a 6-digit code goes by e-mail
+//
+// The answer is the same 202 whether the address is registered, the password right or the
+// sign-in locked (five wrong passwords in 15 minutes lock it for 15 minutes): only the
+// address's owner receives the code (valid 10 minutes, one use, five attempts).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/sign-in (the `StartSignIn` operationId).
+func (c *ClientWithResponses) StartSignInWithResponse(ctx context.Context, body StartSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*StartSignInResponse, error) {
+	rsp, err := c.StartSignIn(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseStartSignInResponse(rsp)
+}
+
+// CompleteSignInWithBodyWithResponse Sign in, step 2 — the e-mailed code answers a console session token
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+func (c *ClientWithResponses) CompleteSignInWithBodyWithResponse(ctx context.Context, challengeId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteSignInResponse, error) {
+	rsp, err := c.CompleteSignInWithBody(ctx, challengeId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteSignInResponse(rsp)
+}
+
+// CompleteSignInWithResponse Sign in, step 2 — the e-mailed code answers a console session token
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /onboarding/v1/sign-in/{challengeId} (the `CompleteSignIn` operationId).
+func (c *ClientWithResponses) CompleteSignInWithResponse(ctx context.Context, challengeId string, body CompleteSignInJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteSignInResponse, error) {
+	rsp, err := c.CompleteSignIn(ctx, challengeId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteSignInResponse(rsp)
 }
 
 // GetOpenAPIDocumentWithResponse This document
@@ -12735,6 +15122,1067 @@ func ParseRequestTokenResponse(rsp *http.Response) (*RequestTokenResponse, error
 		response.Headers429 = &headers
 	case rsp.StatusCode == 500:
 		var headers RequestTokenResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRequestAccessResponse parses an HTTP response from a RequestAccessWithResponse call
+func ParseRequestAccessResponse(rsp *http.Response) (*RequestAccessResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RequestAccessResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest AccessRequested
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RequestAccessResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 413:
+		var headers RequestAccessResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers RequestAccessResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RequestAccessResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCreateInvitationResponse parses an HTTP response from a CreateInvitationWithResponse call
+func ParseCreateInvitationResponse(rsp *http.Response) (*CreateInvitationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateInvitationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Invitation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers CreateInvitationResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CreateInvitationResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CreateInvitationResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CreateInvitationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CreateInvitationResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListMembershipsResponse parses an HTTP response from a ListMembershipsWithResponse call
+func ParseListMembershipsResponse(rsp *http.Response) (*ListMembershipsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListMembershipsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest []Membership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ListMembershipsResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers ListMembershipsResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers ListMembershipsResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ListMembershipsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ListMembershipsResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseDecideMembershipResponse parses an HTTP response from a DecideMembershipWithResponse call
+func ParseDecideMembershipResponse(rsp *http.Response) (*DecideMembershipResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DecideMembershipResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Membership
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers DecideMembershipResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers DecideMembershipResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers DecideMembershipResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers DecideMembershipResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers DecideMembershipResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseRegisterResponse parses an HTTP response from a RegisterWithResponse call
+func ParseRegisterResponse(rsp *http.Response) (*RegisterResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &RegisterResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Registered
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers RegisterResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 413:
+		var headers RegisterResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers RegisterResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers RegisterResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseConfirmRegistrationResponse parses an HTTP response from a ConfirmRegistrationWithResponse call
+func ParseConfirmRegistrationResponse(rsp *http.Response) (*ConfirmRegistrationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmRegistrationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Confirmed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Problem
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers ConfirmRegistrationResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 413:
+		var headers ConfirmRegistrationResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers ConfirmRegistrationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers ConfirmRegistrationResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseStartSignInResponse parses an HTTP response from a StartSignInWithResponse call
+func ParseStartSignInResponse(rsp *http.Response) (*StartSignInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &StartSignInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest SignInStarted
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers StartSignInResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 413:
+		var headers StartSignInResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers StartSignInResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers StartSignInResponse500Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers500 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseCompleteSignInResponse parses an HTTP response from a CompleteSignInWithResponse call
+func ParseCompleteSignInResponse(rsp *http.Response) (*CompleteSignInResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteSignInResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsoleSession
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest TooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON502 = &dest
+
+	case rsp.Header.Get("Content-Type") == "application/problem+json" && rsp.StatusCode == 502:
+		var dest BadGatewayApplicationProblemPlusJSON
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON502 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 400:
+		var headers CompleteSignInResponse400Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers400 = &headers
+	case rsp.StatusCode == 401:
+		var headers CompleteSignInResponse401Headers
+		if values := rsp.Header.Values("WWW-Authenticate"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "WWW-Authenticate", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.WWWAuthenticate = &value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers401 = &headers
+	case rsp.StatusCode == 413:
+		var headers CompleteSignInResponse413Headers
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers413 = &headers
+	case rsp.StatusCode == 429:
+		var headers CompleteSignInResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = value
+		}
+		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.XAmznRequestid = &value
+		}
+		response.Headers429 = &headers
+	case rsp.StatusCode == 500:
+		var headers CompleteSignInResponse500Headers
 		if values := rsp.Header.Values("X-Amzn-Requestid"); len(values) > 0 {
 			var value string
 			if err := runtime.BindStyledParameterWithOptions("simple", "X-Amzn-Requestid", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {

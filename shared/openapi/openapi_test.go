@@ -103,6 +103,7 @@ var authSchemes = map[catalog.AuthMode]string{
 	catalog.Public:           "",
 	catalog.TokenAndKey:      "bearerToken+subscriptionKey",
 	catalog.TokenOptionalKey: "bearerToken | bearerToken+subscriptionKey",
+	catalog.ConsoleSession:   "consoleSession",
 }
 
 // schemes renders requirements as authSchemes does. The token endpoint's optional HTTP Basic client
