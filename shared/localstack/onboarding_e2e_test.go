@@ -1,0 +1,242 @@
+package localstack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/localstack"
+	"github.com/portcommunity/cpu/shared/localstack/testenv"
+)
+
+// mailbox reads the SES stand-in's messages to one address through /_local/mail, newest first.
+func mailbox(t *testing.T, api, to string) []localstack.SentMail {
+	t.Helper()
+	resp, err := http.Get(api + "/_local/mail?" + url.Values{"to": {to}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out []localstack.SentMail
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// awaitMail waits for the n-th message to an address and answers it.
+func awaitMail(t *testing.T, api, to string, n int) localstack.SentMail {
+	t.Helper()
+	var got []localstack.SentMail
+	if !testenv.EventuallyEvery(20*time.Second, 50*time.Millisecond, func() bool { got = mailbox(t, api, to); return len(got) >= n }) {
+		t.Fatalf("%s received %d messages, want %d", to, len(got), n)
+	}
+	return got[0]
+}
+
+var (
+	codePattern = regexp.MustCompile(`code: ([0-9]{6})`)
+	linkPattern = regexp.MustCompile(`(http://\S+/console/#/\S+)`)
+)
+
+func jsonBody(v any) string { raw, _ := json.Marshal(v); return string(raw) }
+
+// signIn walks both steps, reading the code from the e-mail; it answers the session token.
+func signIn(t *testing.T, api, email, password string, mailsBefore int) string {
+	t.Helper()
+	h := map[string]string{"Content-Type": "application/json"}
+	a := call(t, "POST", api+"/onboarding/v1/sign-in", h, jsonBody(map[string]string{"email": email, "password": password}))
+	if a.status != 202 {
+		t.Fatalf("sign-in: %d %s", a.status, a.rawBody)
+	}
+	m := awaitMail(t, api, email, mailsBefore+1)
+	code := codePattern.FindStringSubmatch(m.Subject)
+	if code == nil || m.Text == "" || m.HTML == "" {
+		t.Fatalf("code mail: %+v", m)
+	}
+	b := call(t, "POST", api+"/onboarding/v1/sign-in/"+a.body["challengeId"].(string), h, jsonBody(map[string]string{"code": code[1]}))
+	if b.status != 200 || b.body["tokenType"] != "Bearer" {
+		t.Fatalf("code: %d %s", b.status, b.rawBody)
+	}
+	// The code works once.
+	if c := call(t, "POST", api+"/onboarding/v1/sign-in/"+a.body["challengeId"].(string), h, jsonBody(map[string]string{"code": code[1]})); c.status != 401 {
+		t.Fatalf("the code worked twice: %d", c.status)
+	}
+	return b.body["accessToken"].(string)
+}
+
+// TestRegistrationFromInvitationToApproval walks contract §11 through the local stack, reading every
+// link and code from the e-mails the SES stand-in received, as a person would.
+func TestRegistrationFromInvitationToApproval(t *testing.T) {
+	t.Parallel()
+	api := startStack(t)
+	seedAdmin := seedFile.People[0]
+	stamp := time.Now().UnixNano() % 1_000_000_00
+	newAdmin := fmt.Sprintf("anna.%d@forwarding.example", stamp)
+	vat := fmt.Sprintf("BE0%08d", stamp%100_000_000)
+	vat = vat[:10] + fmt.Sprintf("%02d", 97-mustAtoi(t, vat[2:10])%97)
+	if !entity.ValidBelgianVAT(vat) {
+		t.Fatalf("test VAT %s", vat)
+	}
+	plain := map[string]string{"Content-Type": "application/json"}
+
+	// Enumeration resistance: an unknown address and a wrong password answer like a right one, and
+	// no code goes out.
+	for _, creds := range []map[string]string{{"email": "nobody@nowhere.example", "password": "whatever it is, long enough"},
+		{"email": seedAdmin.Email, "password": "not the right passphrase at all"}} {
+		a := call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(creds))
+		if a.status != 202 || a.body["challengeId"] == nil || a.body["expiresInSeconds"] != 600.0 {
+			t.Fatalf("sign-in with %v: %d %s", creds, a.status, a.rawBody)
+		}
+	}
+	before := len(mailbox(t, api, seedAdmin.Email))
+	community := signIn(t, api, seedAdmin.Email, seedAdmin.Password, before)
+	console := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + community}
+
+	// A console token is not an API token, and an API token not a console session.
+	if a := call(t, "GET", api+"/certified-pickup/v1/entities?entityName=x", map[string]string{"Authorization": "Bearer " + community,
+		"Ocp-Apim-Subscription-Key": seedFile.Entities[0].Credentials.SubscriptionKey}, ""); a.status != 401 {
+		t.Fatalf("a console token on the API: %d", a.status)
+	}
+	if a := call(t, "GET", api+"/onboarding/v1/memberships", map[string]string{"Authorization": "Bearer " + token(t, api, 0)}, ""); a.status != 401 {
+		t.Fatalf("an API token on the console: %d", a.status)
+	}
+
+	// The invitation, sent to the person; its link carries the token after '#'.
+	a := call(t, "POST", api+"/onboarding/v1/invitations", console, jsonBody(map[string]string{"email": newAdmin, "community": "CPu"}))
+	if a.status != 201 {
+		t.Fatalf("invitation: %d %s", a.status, a.rawBody)
+	}
+	invite := linkPattern.FindString(awaitMail(t, api, newAdmin, 1).Text)
+	inviteToken := fragmentParam(t, invite, "invitation")
+	company := map[string]any{"name": fmt.Sprintf("Kempen Test Forwarding %d", stamp), "vat": vat, "roles": []string{"ReleaseParty"},
+		"addresses": []map[string]string{{"addressTypeCode": "1", "street": "Kaai 1", "postalCode": "2000", "city": "Antwerpen", "country": "BE", "contactName": "Anna", "contactEmail": newAdmin}}}
+	register := map[string]any{"invitationToken": inviteToken, "email": newAdmin, "firstName": "Anna", "lastName": "Peeters", "company": company}
+
+	// Bad input first: nothing is written, the invitation stays usable.
+	dupVAT := cloneMap(register)
+	dupCompany := cloneMap(company)
+	dupCompany["vat"] = seedFile.Entities[0].VAT
+	dupVAT["company"] = dupCompany
+	if a := call(t, "POST", api+"/onboarding/v1/registrations", plain, jsonBody(dupVAT)); a.status != 409 || !strings.Contains(string(a.rawBody), "company.vat") ||
+		!strings.Contains(string(a.rawBody), "access-requests") {
+		t.Fatalf("a registered VAT: %d %s", a.status, a.rawBody)
+	}
+	forged := cloneMap(register)
+	forged["invitationToken"] = "forged-token"
+	if a := call(t, "POST", api+"/onboarding/v1/registrations", plain, jsonBody(forged)); a.status != 400 || !strings.Contains(string(a.rawBody), "invitationToken") {
+		t.Fatalf("a forged invitation: %d %s", a.status, a.rawBody)
+	}
+	badVAT := cloneMap(register)
+	badCompany := cloneMap(company)
+	badCompany["vat"] = "BE0123456788"
+	badVAT["company"] = badCompany
+	if a := call(t, "POST", api+"/onboarding/v1/registrations", plain, jsonBody(badVAT)); a.status != 400 || !strings.Contains(string(a.rawBody), "company.vat") {
+		t.Fatalf("a VAT with bad check digits: %d %s", a.status, a.rawBody)
+	}
+
+	a = call(t, "POST", api+"/onboarding/v1/registrations", plain, jsonBody(register))
+	if a.status != 202 {
+		t.Fatalf("registration: %d %s", a.status, a.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/registrations", plain, jsonBody(register)); b.status != 400 {
+		t.Fatalf("an invitation used twice: %d %s", b.status, b.rawBody)
+	}
+	confirmLink := linkPattern.FindString(awaitMail(t, api, newAdmin, 2).Text)
+	regID, confirmToken := fragmentParam(t, confirmLink, "registration"), fragmentParam(t, confirmLink, "token")
+	terms := []map[string]string{{"name": "General", "version": "2026-01"}, {"name": "Community", "version": "2026-01"}}
+	confirmURL := api + "/onboarding/v1/registrations/" + regID + "/confirm"
+	for name, body := range map[string]map[string]any{
+		"weak password": {"token": confirmToken, "password": "passwordpassword", "acceptedTerms": terms},
+		"short":         {"token": confirmToken, "password": "short one", "acceptedTerms": terms},
+		"no terms":      {"token": confirmToken, "password": "a river of quiet lanterns", "acceptedTerms": terms[:1]},
+		"forged token":  {"token": "forged", "password": "a river of quiet lanterns", "acceptedTerms": terms},
+	} {
+		if a := call(t, "POST", confirmURL, plain, jsonBody(body)); a.status != 400 {
+			t.Fatalf("%s: %d %s", name, a.status, a.rawBody)
+		}
+	}
+	password := "a river of quiet lanterns"
+	a = call(t, "POST", confirmURL, plain, jsonBody(map[string]any{"token": confirmToken, "password": password, "acceptedTerms": terms}))
+	if a.status != 201 || a.body["membership"] != "PendingApproval" {
+		t.Fatalf("confirm: %d %s", a.status, a.rawBody)
+	}
+	entityID := a.body["entityId"].(string)
+	if b := call(t, "POST", confirmURL, plain, jsonBody(map[string]any{"token": confirmToken, "password": password, "acceptedTerms": terms})); b.status != 400 {
+		t.Fatalf("confirmed twice: %d", b.status)
+	}
+	awaitMail(t, api, newAdmin, 3) // the registration is complete
+
+	// The new admin signs in; it may not invite companies.
+	adminToken := signIn(t, api, newAdmin, password, 3)
+	if a := call(t, "POST", api+"/onboarding/v1/invitations", map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + adminToken},
+		jsonBody(map[string]string{"community": "CPu"})); a.status != 401 {
+		t.Fatalf("an entity admin invited: %d", a.status)
+	}
+
+	// The community administrator approves; the admin hears of it.
+	a = call(t, "GET", api+"/onboarding/v1/memberships?status=PendingApproval", console, "")
+	if a.status != 200 || !strings.Contains(string(a.rawBody), entityID) {
+		t.Fatalf("pending memberships: %d %s", a.status, a.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/memberships/"+entityID+"/decision", console, jsonBody(map[string]string{"decision": "Reject"})); b.status != 400 {
+		t.Fatalf("a rejection without a reason: %d", b.status)
+	}
+	a = call(t, "POST", api+"/onboarding/v1/memberships/"+entityID+"/decision", console, jsonBody(map[string]string{"decision": "Approve"}))
+	if a.status != 200 || a.body["status"] != "Approved" {
+		t.Fatalf("approve: %d %s", a.status, a.rawBody)
+	}
+	if m := awaitMail(t, api, newAdmin, 5); !strings.Contains(m.Subject, "approved") {
+		t.Fatalf("approval mail: %+v", m)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/memberships/"+entityID+"/decision", console, jsonBody(map[string]string{"decision": "Approve"})); b.status != 409 {
+		t.Fatalf("decided twice: %d", b.status)
+	}
+
+	// Five wrong passwords lock sign-in: then even the right one sends no code, and the owner is told.
+	for i := 0; i < 5; i++ {
+		call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(map[string]string{"email": newAdmin, "password": fmt.Sprintf("wrong passphrase number %d", i)}))
+	}
+	if m := awaitMail(t, api, newAdmin, 6); !strings.Contains(m.Subject, "locked") {
+		t.Fatalf("lock mail: %+v", m)
+	}
+	if a := call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(map[string]string{"email": newAdmin, "password": password})); a.status != 202 {
+		t.Fatalf("locked sign-in: %d", a.status)
+	}
+	// The access request of a colleague reaches the admin; for an unknown company nothing happens.
+	a = call(t, "POST", api+"/onboarding/v1/access-requests", plain, jsonBody(map[string]string{"vat": vat, "email": "colleague@forwarding.example", "firstName": "Bram", "lastName": "Janssens"}))
+	if a.status != 202 {
+		t.Fatalf("access request: %d %s", a.status, a.rawBody)
+	}
+	if m := awaitMail(t, api, newAdmin, 7); !strings.Contains(m.Text, "colleague@forwarding.example") {
+		t.Fatalf("access request mail: %+v", m)
+	}
+	if got := len(mailbox(t, api, newAdmin)); got != 7 {
+		t.Fatalf("the locked sign-in sent a code: %d messages", got)
+	}
+}
+
+func fragmentParam(t *testing.T, link, name string) string {
+	t.Helper()
+	_, frag, ok := strings.Cut(link, "#")
+	_, query, ok2 := strings.Cut(frag, "?")
+	v, err := url.ParseQuery(query)
+	if !ok || !ok2 || err != nil || v.Get(name) == "" {
+		t.Fatalf("link %q has no %s", link, name)
+	}
+	return v.Get(name)
+}
+
+func cloneMap(m map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
