@@ -266,6 +266,9 @@ func onboardingFunctions() []Function {
 	confirm := fn("registration-confirm", "POST "+base+"/registrations/{registrationId}/confirm: password and terms; the company and its first admin are created",
 		throttled("POST", "/registrations/{registrationId}/confirm"), []Grant{{On: Table, Access: ReadWrite}, mail}, mailEnv...)
 	confirm.MemoryMB = 1024
+	setPassword := fn("person-set-password", "POST "+base+"/people/{userId}/password: an invited person sets its password from the e-mailed link",
+		throttled("POST", "/people/{userId}/password"), []Grant{read, write(PersonPrefix), write(EntityPrefix), write(PasswordTokenPrefix)})
+	setPassword.MemoryMB = 1024
 	return []Function{
 		signIn,
 		fn("signin-code", "POST "+base+"/sign-in/{challengeId}: the e-mailed code answers a console session token",
@@ -282,6 +285,14 @@ func onboardingFunctions() []Function {
 			session("POST", "/memberships/{entityId}/decision"), []Grant{read, write(EntityPrefix), mail, {On: TokenKey, Access: Verify}}, append(mailEnv, verify...)...),
 		fn("access-request-create", "POST "+base+"/access-requests: ask a registered company's admins for an account (the same 202 whether or not it exists)",
 			throttled("POST", "/access-requests"), []Grant{read, mail}, mailEnv...),
+		fn("people-list", "GET "+base+"/people: an admin's list of its company's people",
+			session("GET", "/people"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
+		fn("person-invite", "POST "+base+"/people: an admin invites a user or an admin of its company (a set-password link by e-mail)",
+			session("POST", "/people"), []Grant{read, write(PersonPrefix), write(UniquePrefix), write(EntityPrefix), write(PasswordTokenPrefix), mail, {On: TokenKey, Access: Verify}},
+			append(mailEnv, verify...)...),
+		fn("person-change", "POST "+base+"/people/{userId}: an admin changes a person's role, or blocks or unblocks it (the last admin stays)",
+			session("POST", "/people/{userId}"), []Grant{read, write(PersonPrefix), write(EntityPrefix), {On: TokenKey, Access: Verify}}, verify...),
+		setPassword,
 	}
 }
 
@@ -572,11 +583,14 @@ const (
 	// ReplayQueue carries replay requests.
 	ReplayQueue = "replays"
 	// Partition-key prefixes of the onboarding's items (shared/store/people.go).
-	ChallengePrefix    = "CHAL#"
-	SignInGuardPrefix  = "SIGNIN#"
-	InvitationPrefix   = "INVITE#"
-	RegistrationPrefix = "REGN#"
-	EntityPrefix       = "ENT#"
+	ChallengePrefix     = "CHAL#"
+	SignInGuardPrefix   = "SIGNIN#"
+	InvitationPrefix    = "INVITE#"
+	RegistrationPrefix  = "REGN#"
+	EntityPrefix        = "ENT#"
+	PersonPrefix        = "PERSON#"
+	UniquePrefix        = "UNQ#"
+	PasswordTokenPrefix = "PWSET#"
 	// ContainerPrefix starts the partition key of a container's items (releases, visit, history).
 	ContainerPrefix = "REL#"
 	// ChannelPrefix starts the partition key of an entity's channels and their counter.

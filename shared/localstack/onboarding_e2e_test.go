@@ -199,6 +199,61 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 		t.Fatalf("decided twice: %d", b.status)
 	}
 
+	// People: the admin invites a colleague, who sets a password from the e-mailed link and signs in;
+	// the last admin cannot be demoted; another company's admin cannot touch them.
+	adminH := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + adminToken}
+	colleague := fmt.Sprintf("bram.%d@forwarding.example", stamp)
+	a = call(t, "POST", api+"/onboarding/v1/people", adminH, jsonBody(map[string]string{"email": colleague, "firstName": "Bram", "lastName": "Janssens", "role": "User"}))
+	if a.status != 201 || a.body["status"] != "Invited" {
+		t.Fatalf("invite a person: %d %s", a.status, a.rawBody)
+	}
+	colleagueID := a.body["userId"].(string)
+	setLink := linkPattern.FindString(awaitMail(t, api, colleague, 1).Text)
+	if fragmentParam(t, setLink, "user") != colleagueID {
+		t.Fatalf("set-password link: %s", setLink)
+	}
+	setURL := api + "/onboarding/v1/people/" + colleagueID + "/password"
+	if b := call(t, "POST", setURL, plain, jsonBody(map[string]string{"token": fragmentParam(t, setLink, "token"), "password": "qwertyuiopasdfghjkl"})); b.status != 400 {
+		t.Fatalf("a listed password: %d", b.status)
+	}
+	colleaguePassword := "seven green ferries at dawn"
+	if b := call(t, "POST", setURL, plain, jsonBody(map[string]string{"token": fragmentParam(t, setLink, "token"), "password": colleaguePassword})); b.status != 200 || b.body["status"] != "Active" {
+		t.Fatalf("set the password: %d %s", b.status, b.rawBody)
+	}
+	if b := call(t, "POST", setURL, plain, jsonBody(map[string]string{"token": fragmentParam(t, setLink, "token"), "password": colleaguePassword})); b.status != 400 {
+		t.Fatalf("the link worked twice: %d", b.status)
+	}
+	signIn(t, api, colleague, colleaguePassword, 1)
+	me := a.body["entity"].(string)
+	list := call(t, "GET", api+"/onboarding/v1/people", adminH, "")
+	if list.status != 200 || !strings.Contains(string(list.rawBody), colleague) || strings.Contains(string(list.rawBody), "passwordHash") || me != entityID {
+		t.Fatalf("people: %d %s", list.status, list.rawBody)
+	}
+	var mine []map[string]any
+	json.Unmarshal(list.rawBody, &mine)
+	adminID := ""
+	for _, p := range mine {
+		if p["email"] == newAdmin {
+			adminID = p["userId"].(string)
+		}
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/people/"+adminID, adminH, jsonBody(map[string]string{"role": "User"})); b.status != 409 {
+		t.Fatalf("the last admin demoted: %d %s", b.status, b.rawBody)
+	}
+	other := signIn(t, api, seedFile.People[2].Email, seedFile.People[2].Password, len(mailbox(t, api, seedFile.People[2].Email)))
+	if b := call(t, "POST", api+"/onboarding/v1/people/"+colleagueID, map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + other},
+		jsonBody(map[string]string{"status": "Blocked"})); b.status != 401 || strings.Contains(string(b.rawBody), colleague) {
+		t.Fatalf("another company's admin: %d %s", b.status, b.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/people/"+colleagueID, adminH, jsonBody(map[string]string{"role": "Admin"})); b.status != 200 {
+		t.Fatalf("promote: %d %s", b.status, b.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/people/"+colleagueID, adminH, jsonBody(map[string]string{"status": "Blocked"})); b.status != 200 || b.body["status"] != "Blocked" {
+		t.Fatalf("block: %d %s", b.status, b.rawBody)
+	}
+	// A blocked person's sign-in sends no code.
+	call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(map[string]string{"email": colleague, "password": colleaguePassword}))
+
 	// Five wrong passwords lock sign-in: then even the right one sends no code, and the owner is told.
 	for i := 0; i < 5; i++ {
 		call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(map[string]string{"email": newAdmin, "password": fmt.Sprintf("wrong passphrase number %d", i)}))
@@ -219,6 +274,9 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	}
 	if got := len(mailbox(t, api, newAdmin)); got != 7 {
 		t.Fatalf("the locked sign-in sent a code: %d messages", got)
+	}
+	if got := len(mailbox(t, api, colleague)); got != 2 {
+		t.Fatalf("the blocked person got a code: %d messages", got)
 	}
 }
 

@@ -26,6 +26,8 @@ import (
 var (
 	ErrNotFound = errors.New("not found")
 	ErrStale    = errors.New("changed concurrently")
+	// ErrLastAdmin: the change would leave the entity without an active admin.
+	ErrLastAdmin = errors.New("the last admin of an entity stays")
 )
 
 // Role of a user in its entity.
@@ -66,6 +68,9 @@ type Person struct {
 	PasswordHash string `json:"-"`
 	Version      int    `json:"-"`
 }
+
+// ActiveAdmin tells whether the person counts among its entity's admins.
+func (p Person) ActiveAdmin() bool { return p.Role == Admin && p.Status == Active }
 
 // HasPlatformRole tells whether the person holds a platform role.
 func (p Person) HasPlatformRole(r string) bool {

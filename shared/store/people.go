@@ -24,6 +24,8 @@ import (
 //	invitation                 INVITE#<sha256 of token>   INVITE
 //	registration               REGN#<registrationId>      REGN        (the confirmation token's hash inside)
 //	membership of an entity    ENT#<entityId>             MEMBER      gsi1: MEMBERS#<status> / <createdAt>#<entityId>
+//	active admins of an entity ENT#<entityId>             ADMINS      (a count; never below one once set)
+//	set-password token (TTL)   PWSET#<sha256 of token>    PWSET       (userId)
 func personPK(id string) string        { return "PERSON#" + id }
 func emailPK(email string) string      { return "UNQ#EMAIL#" + email }
 func challengePK(id string) string     { return "CHAL#" + id }
@@ -32,7 +34,10 @@ func registrationPK(id string) string  { return "REGN#" + id }
 func membersGSI(status string) string  { return "MEMBERS#" + status }
 func personListSK(email string) string { return "PERSON#" + email }
 
+func passwordTokenPK(hash string) string { return "PWSET#" + hash }
+
 const (
+	skAdmins = "ADMINS"
 	skPerson = "PERSON"
 	skGuard  = "GUARD"
 	skMember = "MEMBER"
@@ -62,7 +67,8 @@ func personOf(item map[string]types.AttributeValue) (people.Person, error) {
 	return p, nil
 }
 
-// personItems are the writes of a new person: the person and its e-mail's guard.
+// personItems are the writes of a new person: the person, its e-mail's guard, and the entity's
+// count of active admins when it is one.
 func (s *Store) personItems(p people.Person) ([]types.TransactWriteItem, error) {
 	item, err := s.personItem(p)
 	if err != nil {
@@ -70,7 +76,80 @@ func (s *Store) personItems(p people.Person) ([]types.TransactWriteItem, error) 
 	}
 	guard := key(emailPK(p.Email), skUnique)
 	guard["userId"], guard[attrItemType] = str(p.UserID), str("Unique")
-	return []types.TransactWriteItem{s.putNew(item), s.putNew(guard)}, nil
+	items := []types.TransactWriteItem{s.putNew(item), s.putNew(guard)}
+	if p.ActiveAdmin() {
+		items = append(items, s.adminCount(p.EntityID, 1))
+	}
+	return items, nil
+}
+
+// adminCount moves an entity's count of active admins; taking one away is conditioned on another
+// remaining (contract §11: the last admin stays), so two admins demoting each other at once
+// cannot leave none.
+func (s *Store) adminCount(entityID string, delta int) types.TransactWriteItem {
+	u := &types.Update{TableName: &s.table, Key: key(entityPK(entityID), skAdmins),
+		UpdateExpression:          aws.String("ADD admins :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(int64(delta))}}
+	if delta < 0 {
+		u.ConditionExpression = aws.String("admins > :one")
+		u.ExpressionAttributeValues[":one"] = num(1)
+	}
+	return types.TransactWriteItem{Update: u}
+}
+
+// ChangePerson writes a person's new state (conditioned on the version read) and moves the
+// entity's admin count with it: people.ErrLastAdmin when it would leave the entity without an
+// active admin, people.ErrStale when the person changed meanwhile.
+func (s *Store) ChangePerson(ctx context.Context, before, after people.Person) error {
+	after.Version = before.Version + 1
+	item, err := s.personItem(after)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(before.Version))}}}}
+	switch {
+	case before.ActiveAdmin() && !after.ActiveAdmin():
+		items = append(items, s.adminCount(after.EntityID, -1))
+	case !before.ActiveAdmin() && after.ActiveAdmin():
+		items = append(items, s.adminCount(after.EntityID, 1))
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		if len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
+			return people.ErrLastAdmin
+		}
+		return people.ErrStale
+	}
+	return err
+}
+
+// PutPasswordToken stores a set-password link's token hash for a person (TTL at its expiry).
+func (s *Store) PutPasswordToken(ctx context.Context, tokenHash, userID string, expires time.Time) error {
+	item := key(passwordTokenPK(tokenHash), "PWSET")
+	item["userId"], item[attrItemType] = str(userID), str("PasswordToken")
+	item["expires"] = str(expires.UTC().Format(time.RFC3339Nano))
+	item["expiresAt"] = num(expires.Unix())
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
+	return err
+}
+
+// SpendPasswordToken deletes a set-password token if it exists and has not expired, answering
+// whose it was: a token sets a password once.
+func (s *Store) SpendPasswordToken(ctx context.Context, tokenHash string, now time.Time) (string, error) {
+	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(passwordTokenPK(tokenHash), "PWSET"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND expires > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(now.UTC().Format(time.RFC3339Nano))},
+		ReturnValues:              types.ReturnValueAllOld})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return "", people.ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return sVal(out.Attributes["userId"]), nil
 }
 
 // CreatePerson writes a person; a taken e-mail is ErrDuplicate{email}.
