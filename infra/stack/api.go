@@ -15,6 +15,9 @@ import (
 // restAPI builds the REST API: a route per catalog function, the REQUEST authorizer, the usage
 // plan (keys are registered into it when the support tooling issues them), the gateway responses
 // in problem+json, and a 405 for methods a known path does not serve.
+// UsagePlanName is the stage's usage plan, found by name by the functions that register keys.
+func UsagePlanName(stage string) string { return "cpu-" + stage + "-default" }
+
 func restAPI(st awscdk.Stack, props Props, fns map[string]awslambda.Function) (awsapigateway.RestApi, awsapigateway.UsagePlan) {
 	// Method throttling of the routes the catalog throttles (the public token endpoint), for all
 	// callers together; API Gateway answers THROTTLED (429) beyond it.
@@ -125,7 +128,7 @@ func restAPI(st awscdk.Stack, props Props, fns map[string]awslambda.Function) (a
 	// 500 a minute per key. API Gateway throttles with a token bucket: a burst of 500 refilled at
 	// 500/60 per second holds a key to 500 calls a minute under sustained load.
 	plan := api.AddUsagePlan(jsii.String("UsagePlan"), &awsapigateway.UsagePlanProps{
-		Name:        jsii.String("cpu-" + props.Stage + "-default"),
+		Name:        jsii.String(UsagePlanName(props.Stage)),
 		Description: jsii.String("Every subscription key and client usage key: 500 calls per minute"),
 		Throttle: &awsapigateway.ThrottleSettings{
 			RateLimit:  jsii.Number(float64(catalog.Plan.Calls) / catalog.Plan.Window.Seconds()),

@@ -212,6 +212,10 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 			return *configSet.ConfigurationSetName()
 		case catalog.EnvConsoleURL:
 			return consoleURL
+		case catalog.EnvUsagePlan:
+			// By name: the plan is made after the functions (the API's methods need them), so its
+			// id in their environment would be a cycle.
+			return UsagePlanName(props.Stage)
 		}
 		panic(fmt.Sprintf("unresolved environment reference %d", e.Ref))
 	}
@@ -292,6 +296,14 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 				channelKey.Grant(f, jsii.String("kms:GenerateDataKey"))
 			case g.On == catalog.ChannelKey && g.Access == catalog.Open:
 				channelKey.Grant(f, jsii.String("kms:Decrypt"))
+			case g.On == catalog.UsagePlanKeys && g.Access == catalog.AddKey:
+				f.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+					Actions: jsii.Strings("apigateway:GET", "apigateway:POST"),
+					Resources: jsii.Strings(
+						fmt.Sprintf("arn:%s:apigateway:%s::/usageplans", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION()),
+						fmt.Sprintf("arn:%s:apigateway:%s::/usageplans/*/keys", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION()),
+						fmt.Sprintf("arn:%s:apigateway:%s::/apikeys", *awscdk.Aws_PARTITION(), *awscdk.Aws_REGION())),
+				}))
 			case g.On == catalog.Mail && g.Access == catalog.Email:
 				// The identity, and the configuration set the message names.
 				mailIdentity.GrantSendEmail(f)

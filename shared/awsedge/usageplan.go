@@ -3,9 +3,11 @@ package awsedge
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/portcommunity/cpu/shared/onboarding"
 )
 
 // UsagePlan registers API keys in an API Gateway usage plan (onboarding.UsagePlan). The values are
@@ -44,4 +46,26 @@ func (u UsagePlan) Register(ctx context.Context, name string, values ...string) 
 		}
 	}
 	return undo, nil
+}
+
+// UsagePlanNamed finds the stage's usage plan by its name (the USAGE_PLAN setting); an empty name
+// is the local stack's, which registers nothing.
+func UsagePlanNamed(ctx context.Context, cfg aws.Config, name string) (onboarding.UsagePlan, error) {
+	if name == "" {
+		return onboarding.NoUsagePlan{}, nil
+	}
+	client := apigateway.NewFromConfig(cfg)
+	p := apigateway.NewGetUsagePlansPaginator(client, &apigateway.GetUsagePlansInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, plan := range page.Items {
+			if aws.ToString(plan.Name) == name {
+				return UsagePlan{Client: client, PlanID: aws.ToString(plan.Id)}, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("no usage plan named %s", name)
 }

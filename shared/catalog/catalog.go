@@ -104,6 +104,7 @@ const (
 	EnvMailFrom                           // the sender address of the platform's e-mail (a verified SES identity)
 	EnvMailConfigurationSet               // the SES configuration set e-mail is sent through
 	EnvConsoleURL                         // the console's address, for the links in e-mails
+	EnvUsagePlan                          // the name of the stage\'s usage plan keys are registered with ("" locally: none)
 )
 
 // Env is one environment variable of a function.
@@ -127,6 +128,7 @@ const (
 	Seal   // kms:GenerateDataKey on the channel key (a data key seals each secret)
 	Open   // kms:Decrypt on the channel key (of a sealed secret's data key)
 	Email  // ses:SendEmail from the platform's identity through its configuration set
+	AddKey // find the stage's usage plan and register API keys with it
 )
 
 // Resource a grant applies to.
@@ -140,6 +142,7 @@ const (
 	ClientSecretKey // the HMAC KMS key the client-secret hash key is derived from
 	ChannelKey      // the symmetric KMS key that seals channel secrets
 	Mail            // the SES identity and configuration set
+	UsagePlanKeys   // the stage's usage plan and API keys (API Gateway)
 )
 
 // Grant is one least-privilege permission of a function.
@@ -269,6 +272,17 @@ func onboardingFunctions() []Function {
 	setPassword := fn("person-set-password", "POST "+base+"/people/{userId}/password: an invited person sets its password from the e-mailed link",
 		throttled("POST", "/people/{userId}/password"), []Grant{read, write(PersonPrefix), write(EntityPrefix), write(PasswordTokenPrefix)})
 	setPassword.MemoryMB = 1024
+	// The marketplace: the functions that make keys seal them (so admins see them again), write
+	// them under KEY#, and register them with the stage's usage plan.
+	subEnv := append([]Env{{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}, {Name: "USAGE_PLAN", Ref: EnvUsagePlan}}, verify...)
+	boxEnv := append([]Env{{Name: "CHANNEL_SECRET_KEY", Ref: EnvChannelSecretKey}}, verify...)
+	subGrants := func(withMail bool) []Grant {
+		g := []Grant{read, write(EntityPrefix), write(KeyPrefix), {On: TokenKey, Access: Verify}, {On: ChannelKey, Access: Seal}, {On: UsagePlanKeys, Access: AddKey}}
+		if withMail {
+			g = append(g, mail)
+		}
+		return g
+	}
 	return []Function{
 		signIn,
 		fn("signin-code", "POST "+base+"/sign-in/{challengeId}: the e-mailed code answers a console session token",
@@ -293,6 +307,20 @@ func onboardingFunctions() []Function {
 		fn("person-change", "POST "+base+"/people/{userId}: an admin changes a person's role, or blocks or unblocks it (the last admin stays)",
 			session("POST", "/people/{userId}"), []Grant{read, write(PersonPrefix), write(EntityPrefix), {On: TokenKey, Access: Verify}}, verify...),
 		setPassword,
+		fn("apis-list", "GET "+base+"/apis: the marketplace's APIs and the environment this stage serves",
+			session("GET", "/apis"), []Grant{{On: TokenKey, Access: Verify}}, verify...),
+		fn("subscription-create", "POST "+base+"/subscriptions: an admin subscribes its company (approved at once, or by the API's asset manager)",
+			session("POST", "/subscriptions"), subGrants(true), append(subEnv, mailEnv...)...),
+		fn("subscription-list", "GET "+base+"/subscriptions: the company's subscriptions, or the asset manager's queue",
+			session("GET", "/subscriptions"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
+		fn("subscription-keys", "GET "+base+"/subscriptions/{api}/keys: the subscription's primary and secondary keys (admins)",
+			session("GET", "/subscriptions/{api}/keys"), []Grant{read, {On: TokenKey, Access: Verify}, {On: ChannelKey, Access: Open}}, boxEnv...),
+		fn("subscription-regenerate", "POST "+base+"/subscriptions/{api}/keys/{which}/regenerate: a new primary or secondary key; the other keeps working",
+			session("POST", "/subscriptions/{api}/keys/{which}/regenerate"), append(subGrants(false), Grant{On: ChannelKey, Access: Open}), subEnv...),
+		fn("subscription-cancel", "POST "+base+"/subscriptions/{api}/cancel: cancel the subscription; its keys are revoked",
+			session("POST", "/subscriptions/{api}/cancel"), []Grant{read, write(EntityPrefix), write(KeyPrefix), {On: TokenKey, Access: Verify}}, verify...),
+		fn("subscription-decide", "POST "+base+"/subscriptions/{api}/decisions/{entityId}: the asset manager approves (keys made) or rejects",
+			session("POST", "/subscriptions/{api}/decisions/{entityId}"), subGrants(true), append(subEnv, mailEnv...)...),
 	}
 }
 
@@ -591,6 +619,7 @@ const (
 	PersonPrefix        = "PERSON#"
 	UniquePrefix        = "UNQ#"
 	PasswordTokenPrefix = "PWSET#"
+	KeyPrefix           = "KEY#"
 	// ContainerPrefix starts the partition key of a container's items (releases, visit, history).
 	ContainerPrefix = "REL#"
 	// ChannelPrefix starts the partition key of an entity's channels and their counter.

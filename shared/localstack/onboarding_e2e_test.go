@@ -1,18 +1,23 @@
 package localstack_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/portcommunity/cpu/shared/entity"
+	"github.com/portcommunity/cpu/shared/identity"
 	"github.com/portcommunity/cpu/shared/localstack"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/onboarding"
+	"github.com/portcommunity/cpu/shared/store"
 )
 
 // mailbox reads the SES stand-in's messages to one address through /_local/mail, newest first.
@@ -278,6 +283,131 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	if got := len(mailbox(t, api, colleague)); got != 2 {
 		t.Fatalf("the blocked person got a code: %d messages", got)
 	}
+	subscribeAndCallTheAPI(t, api, entityID, adminH, newAdmin)
+}
+
+// subscribeAndCallTheAPI: the approved company's admin subscribes to the CPu API (approved at once),
+// reads its two keys and calls the API with them through a client support issued; regenerating one
+// key leaves the other working; cancelling revokes them; an API that asks for approval waits for
+// the asset manager, who approves from the e-mailed request.
+func subscribeAndCallTheAPI(t *testing.T, api, entityID string, adminH map[string]string, adminEmail string) {
+	a := call(t, "GET", api+"/onboarding/v1/apis", adminH, "")
+	if a.status != 200 || a.body["environment"] != "Acceptance" {
+		t.Fatalf("apis: %d %s", a.status, a.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/subscriptions", adminH, jsonBody(map[string]string{"api": "cpu", "environment": "Acceptance", "termsVersion": "2025-01"})); b.status != 400 {
+		t.Fatalf("old terms: %d", b.status)
+	}
+	a = call(t, "POST", api+"/onboarding/v1/subscriptions", adminH, jsonBody(map[string]string{"api": "cpu", "environment": "Acceptance", "termsVersion": "2026-01"}))
+	if a.status != 201 || a.body["status"] != "Approved" || a.body["primaryKeyPrefix"] == nil {
+		t.Fatalf("subscribe: %d %s", a.status, a.rawBody)
+	}
+	if b := call(t, "POST", api+"/onboarding/v1/subscriptions", adminH, jsonBody(map[string]string{"api": "cpu", "environment": "Acceptance", "termsVersion": "2026-01"})); b.status != 409 {
+		t.Fatalf("subscribed twice: %d", b.status)
+	}
+	keys := call(t, "GET", api+"/onboarding/v1/subscriptions/cpu/keys", adminH, "")
+	primary, _ := keys.body["primaryKey"].(string)
+	secondary, _ := keys.body["secondaryKey"].(string)
+	if keys.status != 200 || len(primary) < 20 || len(secondary) < 20 || !strings.HasPrefix(primary, a.body["primaryKeyPrefix"].(string)) {
+		t.Fatalf("keys: %d %s", keys.status, keys.rawBody)
+	}
+	// Support issues the company's API client (seed 002: a support request).
+	client := issueClient(t, entityID)
+	tok := clientToken(t, api, client.Client.ClientID, client.ClientSecret)
+	e6 := func(key string) int {
+		return call(t, "GET", api+"/certified-pickup/v1/entities?NxtEntityId="+entityID, map[string]string{"Authorization": "Bearer " + tok, "Ocp-Apim-Subscription-Key": key}, "").status
+	}
+	if got := e6(primary); got != 200 {
+		t.Fatalf("the API with the primary key: %d", got)
+	}
+	// The secondary is regenerated before it is ever used (nothing caches it): it stops at once,
+	// the new one works, and so does the primary.
+	r := call(t, "POST", api+"/onboarding/v1/subscriptions/cpu/keys/secondary/regenerate", adminH, "")
+	if r.status != 200 || r.body["primaryKey"] != primary || r.body["secondaryKey"] == secondary {
+		t.Fatalf("regenerate: %d %s", r.status, r.rawBody)
+	}
+	if got := e6(secondary); got != 401 {
+		t.Fatalf("the replaced key: %d", got)
+	}
+	if got, other := e6(r.body["secondaryKey"].(string)), e6(primary); got != 200 || other != 200 {
+		t.Fatalf("after the regeneration: new secondary %d, primary %d", got, other)
+	}
+	// Cancelling revokes both: a key never used since is refused at once.
+	fresh := call(t, "POST", api+"/onboarding/v1/subscriptions/cpu/keys/secondary/regenerate", adminH, "").body["secondaryKey"].(string)
+	if c := call(t, "POST", api+"/onboarding/v1/subscriptions/cpu/cancel", adminH, ""); c.status != 200 || c.body["status"] != "Cancelled" {
+		t.Fatalf("cancel: %d %s", c.status, c.rawBody)
+	}
+	if got := e6(fresh); got != 401 {
+		t.Fatalf("a cancelled subscription's key: %d", got)
+	}
+	if k := call(t, "GET", api+"/onboarding/v1/subscriptions/cpu/keys", adminH, ""); k.status != 409 {
+		t.Fatalf("keys of a cancelled subscription: %d", k.status)
+	}
+
+	// An API that asks for approval: the asset manager is e-mailed and approves.
+	manager := seedFile.People[1]
+	before := len(mailbox(t, api, manager.Email))
+	a = call(t, "POST", api+"/onboarding/v1/subscriptions", adminH, jsonBody(map[string]string{"api": "import-consignment", "environment": "Acceptance", "termsVersion": "2026-01"}))
+	if a.status != 201 || a.body["status"] != "PendingApproval" {
+		t.Fatalf("subscribe with approval: %d %s", a.status, a.rawBody)
+	}
+	if m := awaitMail(t, api, manager.Email, before+1); !strings.Contains(m.Text, entityID) {
+		t.Fatalf("approval request: %+v", m)
+	}
+	managerH := map[string]string{"Content-Type": "application/json", "Authorization": "Bearer " + signIn(t, api, manager.Email, manager.Password, before+1)}
+	if q := call(t, "GET", api+"/onboarding/v1/subscriptions?status=PendingApproval", managerH, ""); q.status != 200 || !strings.Contains(string(q.rawBody), entityID) {
+		t.Fatalf("the asset manager's queue: %d %s", q.status, q.rawBody)
+	}
+	if q := call(t, "GET", api+"/onboarding/v1/subscriptions?status=PendingApproval", adminH, ""); q.status != 401 {
+		t.Fatalf("an admin read the asset manager's queue: %d", q.status)
+	}
+	mails := len(mailbox(t, api, adminEmail))
+	d := call(t, "POST", api+"/onboarding/v1/subscriptions/import-consignment/decisions/"+entityID, managerH, jsonBody(map[string]string{"decision": "Approve"}))
+	if d.status != 200 || d.body["status"] != "Approved" {
+		t.Fatalf("approve: %d %s", d.status, d.rawBody)
+	}
+	awaitMail(t, api, adminEmail, mails+1)
+	if k := call(t, "GET", api+"/onboarding/v1/subscriptions/import-consignment/keys", adminH, ""); k.status != 200 {
+		t.Fatalf("keys after approval: %d", k.status)
+	}
+}
+
+// issueClient issues an entity's API client as `cpuadmin issue` does on the local stack.
+func issueClient(t *testing.T, entityID string) identity.Issued {
+	t.Helper()
+	raw, err := os.ReadFile(stackState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state localstack.State
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	_, keyValue, err := identity.SplitSecretKeySetting(state.ClientSecretKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets, err := identity.SecretHasherFromLocal(keyValue)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := (&localstack.Backends{DynamoEndpoint: state.DynamoEndpoint}).DynamoDB()
+	svc := onboarding.Service{Store: store.New(db, state.Table), Secrets: secrets, Plan: onboarding.NoUsagePlan{}, Environment: state.Stage, Now: time.Now}
+	issued, err := svc.Issue(context.Background(), entityID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return issued
+}
+
+func clientToken(t *testing.T, api, id, secret string) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {id}, "client_secret": {secret}}
+	a := call(t, "POST", api+"/oauth2/token", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, form.Encode())
+	if a.status != 200 {
+		t.Fatalf("token: %d %s", a.status, a.rawBody)
+	}
+	return a.body["access_token"].(string)
 }
 
 func fragmentParam(t *testing.T, link, name string) string {

@@ -10,7 +10,9 @@ import (
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/marketplace"
 	"github.com/portcommunity/cpu/shared/people"
+	"github.com/portcommunity/cpu/shared/secretbox"
 	"github.com/portcommunity/cpu/shared/store"
 	"golang.org/x/sync/errgroup"
 )
@@ -81,9 +83,34 @@ func (c SeedCredentials) Issue(secrets *identity.SecretHasher, entityID, env str
 	return out, err
 }
 
+// seedSubscription makes an entity's approved subscription to the CPu API around its seed key.
+func seedSubscription(ctx context.Context, st *store.Store, box secretbox.Box, entityID, env string, issued identity.Issued, now time.Time) error {
+	sub := marketplace.Subscription{EntityID: entityID, API: catalog.SubscriptionAPI, Environment: marketplace.EnvironmentOf(env),
+		TermsVersion: marketplace.APIs[0].TermsVersion, Status: marketplace.Approved, RequestedBy: "seed", CreatedAt: now, DecidedAt: &now}
+	secondary, raw, err := identity.NewSubscriptionKey(entityID, catalog.SubscriptionAPI, env, "", now)
+	if err != nil {
+		return err
+	}
+	ps, err := box.Seal(ctx, []byte(issued.SubscriptionKey), sub.ID())
+	if err != nil {
+		return err
+	}
+	ss, err := box.Seal(ctx, []byte(raw), sub.ID())
+	if err != nil {
+		return err
+	}
+	sub.Keys = &marketplace.SealedKeys{Primary: ps, Secondary: ss, PrimaryHash: issued.Key.Hash, SecondaryHash: secondary.Hash,
+		PrimaryPrefix: issued.Key.Prefix, SecondaryPrefix: secondary.Prefix}
+	return st.SaveSubscription(ctx, sub, 0, []identity.SubscriptionKey{secondary}, nil)
+}
+
 // LoadSeed registers every entity of the seed with its credentials, a few at a time (each is one
 // transaction).
-func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, secrets *identity.SecretHasher) error {
+//
+// Each entity's seed key is the primary key of an approved subscription to the CPu API (the
+// secondary is made here), sealed with box, so that the console shows and regenerates it like any
+// other.
+func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, secrets *identity.SecretHasher, box secretbox.Box) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	now := time.Now()
@@ -93,7 +120,10 @@ func LoadSeed(ctx context.Context, st *store.Store, seed SeedFile, env string, s
 			if err != nil {
 				return fmt.Errorf("seed %s: %w", se.NxtEntityID, err)
 			}
-			return st.Register(gctx, se.Entity, &issued)
+			if err := st.Register(gctx, se.Entity, &issued); err != nil {
+				return err
+			}
+			return seedSubscription(gctx, st, box, se.NxtEntityID, env, issued, now)
 		})
 	}
 	if err := g.Wait(); err != nil {

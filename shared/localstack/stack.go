@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -136,7 +137,12 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		ln.Close()
 		return err
 	}
-	if err := LoadSeed(ctx, store.New(db, table), seed, Stage, secrets); err != nil {
+	seedBox, err := secretbox.LocalFromSetting(strings.TrimPrefix(channelKey, "local:"))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if err := LoadSeed(ctx, store.New(db, table), seed, Stage, secrets, seedBox); err != nil {
 		ln.Close()
 		return fmt.Errorf("load seed: %w", err)
 	}
@@ -180,6 +186,8 @@ func Run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			return "cpu-local"
 		case catalog.EnvConsoleURL:
 			return "http://" + ln.Addr().String() + "/console/"
+		case catalog.EnvUsagePlan:
+			return "" // the local gateway counts every usage identifier: nothing to register
 		}
 		return ""
 	}

@@ -77,6 +77,11 @@ func (s *Store) personItems(p people.Person) ([]types.TransactWriteItem, error) 
 	guard := key(emailPK(p.Email), skUnique)
 	guard["userId"], guard[attrItemType] = str(p.UserID), str("Unique")
 	items := []types.TransactWriteItem{s.putNew(item), s.putNew(guard)}
+	for _, role := range p.Platform {
+		holder := key("PLATFORM#"+role, p.UserID)
+		holder[attrItemType] = str("PlatformRole")
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: holder}})
+	}
 	if p.ActiveAdmin() {
 		items = append(items, s.adminCount(p.EntityID, 1))
 	}
