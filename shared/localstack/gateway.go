@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/catalog"
+	"github.com/portcommunity/cpu/shared/console"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/ratelimit"
 )
@@ -73,6 +74,8 @@ func NewGateway(invokers map[string]Invoker, stage string, log *slog.Logger) *Ga
 	return g
 }
 
+var consoleFiles = console.Handler("/console/")
+
 // SetReady switches /_local/health to 200.
 func (g *Gateway) SetReady() { g.ready.Store(true) }
 
@@ -104,6 +107,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		} else {
 			writeJSON(w, http.StatusServiceUnavailable, nil, map[string]string{"status": "starting"})
 		}
+		return
+	}
+	if req.URL.Path == "/console" || strings.HasPrefix(req.URL.Path, "/console/") {
+		consoleFiles.ServeHTTP(w, req) // the web console's static files, as CloudFront serves them in AWS
 		return
 	}
 	if g.mailbox != nil && (req.URL.Path == "/_local/mail" || strings.HasPrefix(req.URL.Path, "/_local/mail/")) && req.Method == http.MethodGet {
