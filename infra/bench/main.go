@@ -6,7 +6,8 @@
 //   - the local stack's start time, from `make run` to a healthy /_local/health (warm caches);
 //   - the release pipeline: 202 to readable through E7 (p50, p99), releases applied per second
 //     beside a plain TransactWriteItems loop, and write capacity per Release beside its minimum;
-//   - the gate validation through the gateway beside E6 (p50, p99), and its DynamoDB calls.
+//   - the gate validation through the gateway beside E6 (p50, p99), and its DynamoDB calls;
+//   - a console sign-in's password check (argon2id) beside the token endpoint.
 package main
 
 import (
@@ -123,6 +124,11 @@ func functionCost() {
 		fail(fmt.Errorf("no token endpoint or authorizer benchmark in:\n%s", out))
 	}
 	fmt.Printf("token endpoint per call: %.0f ns, authorizer per call: %.0f ns: %.2f x the authorizer\n", tok.ns, az.ns, tok.ns/az.ns)
+	// A console sign-in pays an argon2id verification (memory-hard on purpose): beside the token
+	// endpoint's keyed hash, what a person's sign-in costs against a client's token.
+	if si, ok := median(runs["BenchmarkSignInPassword"]); ok {
+		fmt.Printf("console sign-in password check: %.1f ms, %.0f KiB per call: %.0f x the token endpoint\n", si.ns/1e6, si.bytes/1024, si.ns/tok.ns)
+	}
 	fmt.Println()
 }
 

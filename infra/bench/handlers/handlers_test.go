@@ -21,6 +21,7 @@ import (
 	"github.com/portcommunity/cpu/shared/commands"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
+	"github.com/portcommunity/cpu/shared/people"
 	"github.com/portcommunity/cpu/shared/reads"
 	"github.com/portcommunity/cpu/shared/registry"
 	"github.com/portcommunity/cpu/shared/release"
@@ -284,6 +285,21 @@ func BenchmarkAuthorizerHandler(b *testing.B) {
 	for b.Loop() {
 		if _, err := h.Invoke(context.Background(), payload); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSignInPassword is the sign-in's own cost beyond storage and e-mail: verifying the
+// password's argon2id hash (19 MiB, 2 passes), which every sign-in pays, known address or not.
+func BenchmarkSignInPassword(b *testing.B) {
+	hash, err := people.HashPassword("correct horse battery staple")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if !people.VerifyPassword("correct horse battery staple", hash) {
+			b.Fatal("no match")
 		}
 	}
 }
