@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/gate"
 	"github.com/portcommunity/cpu/shared/localstack/testenv"
+	"github.com/portcommunity/cpu/shared/people"
 	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
 	"github.com/portcommunity/cpu/shared/webhook"
@@ -82,5 +85,28 @@ func TestContainerReport(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestCreatePerson: support makes a community administrator; the passphrase printed signs in.
+func TestCreatePerson(t *testing.T) {
+	ctx := context.Background()
+	st := store.New(testenv.Backends().DynamoDB(), testenv.TableWithoutStream(t))
+	e := entity.Entity{NxtEntityID: "NXT200000001", Name: "Operator", VAT: "BE0403170008", Roles: []entity.Role{entity.ShippingAgent},
+		Addresses: []entity.Address{{AddressTypeCode: "1", City: "Antwerpen", Country: "BE"}}}
+	if err := st.Register(ctx, e, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := createPerson(ctx, st, "Clara@Example.com", "Clara", "Community", e.NxtEntityID, "User", "CommunityAdmin", &out); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`passphrase: (\S+)`).FindStringSubmatch(out.String())
+	p, err := st.PersonByEmail(ctx, "clara@example.com")
+	if m == nil || err != nil || !p.HasPlatformRole("CommunityAdmin") || !people.VerifyPassword(m[1], p.PasswordHash) {
+		t.Fatalf("%s %+v %v", out.String(), p, err)
+	}
+	if err := createPerson(ctx, st, "x@example.com", "X", "Y", "NXT299999999", "User", "", &out); err == nil {
+		t.Fatal("a person of an unknown entity")
 	}
 }

@@ -29,12 +29,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/apigateway"
+	"github.com/google/uuid"
 	"github.com/portcommunity/cpu/shared/awsedge"
 	"github.com/portcommunity/cpu/shared/catalog"
 	"github.com/portcommunity/cpu/shared/entity"
 	"github.com/portcommunity/cpu/shared/identity"
 	"github.com/portcommunity/cpu/shared/localstack"
 	"github.com/portcommunity/cpu/shared/onboarding"
+	"github.com/portcommunity/cpu/shared/people"
 	"github.com/portcommunity/cpu/shared/problem"
 	"github.com/portcommunity/cpu/shared/release"
 	"github.com/portcommunity/cpu/shared/store"
@@ -56,7 +58,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | channels --id NXT… | container --port BEANR --container CSQU3054383 | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
+	return errors.New("usage: cpuadmin onboard --entity FILE | issue --id NXT… | list [--id NXT…] | channels --id NXT… | container --port BEANR --container CSQU3054383 | person --email E --first F --last L --entity NXT… [--role Admin|User] [--platform CommunityAdmin|AssetManager] | dead-letters [--queue commands] list|redrive|status  [--stage STAGE --usage-plan-id ID --client-secret-key ARN]")
 }
 
 type target struct {
@@ -132,6 +134,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	queue := fs.String("queue", catalog.CommandQueue, "dead-letters: the catalog queue whose DLQ to list or redrive")
 	port := fs.String("port", "BEANR", "container: the UN/LOCODE of the port")
 	containerNo := fs.String("container", "", "container: the container number")
+	email := fs.String("email", "", "person: the e-mail address")
+	first := fs.String("first", "", "person: first name")
+	last := fs.String("last", "", "person: last name")
+	role := fs.String("role", "User", "person: Admin or User of its entity")
+	platform := fs.String("platform", "", "person: a platform role (CommunityAdmin or AssetManager)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -189,6 +196,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return channels(ctx, t.store, *id, time.Now(), out)
+	case "person":
+		t, err := connect(ctx, *stage, "", "", false)
+		if err != nil {
+			return err
+		}
+		return createPerson(ctx, t.store, *email, *first, *last, *id, *role, *platform, out)
 	case "container":
 		if *containerNo == "" {
 			return usage()
@@ -206,6 +219,45 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	default:
 		return usage()
 	}
+	return nil
+}
+
+// createPerson makes a console user for support: a community administrator or an asset manager
+// (platform roles), or an entity's first admin. Its passphrase is drawn here and printed once; the
+// person signs in with it and the e-mailed code.
+func createPerson(ctx context.Context, st *store.Store, email, first, last, entityID, role, platform string, out io.Writer) error {
+	email = people.FoldEmail(email)
+	switch {
+	case !people.ValidEmail(email):
+		return errors.New("--email must be an e-mail address")
+	case !people.ValidName(first) || !people.ValidName(last):
+		return errors.New("--first and --last are required")
+	case role != string(people.Admin) && role != string(people.User):
+		return errors.New("--role is Admin or User")
+	case platform != "" && platform != people.CommunityAdmin && platform != people.AssetManager:
+		return errors.New("--platform is CommunityAdmin or AssetManager")
+	}
+	if _, err := st.Entity(ctx, entityID); err != nil {
+		return fmt.Errorf("--entity %s: %w", entityID, err)
+	}
+	words := make([]string, 5)
+	for i := range words {
+		words[i] = people.NewCode()
+	}
+	passphrase := strings.Join(words, "-") // 35 characters of random digits
+	hash, err := people.HashPassword(passphrase)
+	if err != nil {
+		return err
+	}
+	p := people.Person{UserID: uuid.NewString(), Email: email, FirstName: strings.TrimSpace(first), LastName: strings.TrimSpace(last), EntityID: entityID,
+		Role: people.Role(role), Status: people.Active, CreatedAt: time.Now().UTC(), PasswordHash: hash}
+	if platform != "" {
+		p.Platform = []string{platform}
+	}
+	if err := st.CreatePerson(ctx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "person:     %s (%s)\nuser id:    %s\npassphrase: %s   (shown once: hand it over safely)\n", email, strings.Join(append([]string{role}, p.Platform...), ", "), p.UserID, passphrase)
 	return nil
 }
 
