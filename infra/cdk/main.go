@@ -36,6 +36,7 @@ func main() {
 			AllowedPorts: ports,
 			MailDomain:   os.Getenv("CPU_MAIL_DOMAIN"),
 			ConsoleURL:   os.Getenv("CPU_CONSOLE_URL"),
+			ConsoleDir:   "shared/console/static",
 		})
 	}
 	app.Synth(nil)

@@ -40,6 +40,9 @@ type Props struct {
 	// records are the operator's to publish), and ConsoleURL the console's address in e-mails.
 	MailDomain string
 	ConsoleURL string
+	// ConsoleDir holds the console's static files (shared/console/static); empty: the console's
+	// hosting is made without uploading files.
+	ConsoleDir string
 }
 
 // Built exposes what tests and outputs need.
@@ -366,6 +369,7 @@ func New(scope constructs.Construct, id string, props Props) *Built {
 	}
 
 	b.Api, b.UsagePlan = restAPI(st, props, b.Functions)
+	consoleSite(st, props, b.Api, removal)
 	awscdk.NewCfnOutput(st, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: b.Api.Url()})
 	awscdk.NewCfnOutput(st, jsii.String("TableName"), &awscdk.CfnOutputProps{Value: b.Table.TableName()})
 	awscdk.NewCfnOutput(st, jsii.String("UsagePlanId"), &awscdk.CfnOutputProps{Value: b.UsagePlan.UsagePlanId()})
