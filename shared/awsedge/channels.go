@@ -242,6 +242,12 @@ func jitter() float64 { return rand.Float64() }
 // the egress policy and the replay queue comes from its environment (a setting it lacks is a
 // dependency it does not have).
 func ChannelAPI() (*channels.API, *slog.Logger) {
+	api, log, _ := ChannelAPIAndConfig()
+	return api, log
+}
+
+// ChannelAPIAndConfig is ChannelAPI with the AWS configuration, for functions that need more.
+func ChannelAPIAndConfig() (*channels.API, *slog.Logger, aws.Config) {
 	_, log, cfg := Boot()
 	st := Store(cfg)
 	api := &channels.API{Store: st, CheckURL: URLCheck(), Now: time.Now}
@@ -255,5 +261,5 @@ func ChannelAPI() (*channels.API, *slog.Logger) {
 	if url := os.Getenv("REPLAY_QUEUE_URL"); url != "" {
 		api.Replays = ReplayQueue{Client: SQS(cfg), URL: url}
 	}
-	return api, log
+	return api, log, cfg
 }

@@ -319,6 +319,12 @@ func onboardingFunctions() []Function {
 			session("POST", "/subscriptions/{api}/keys/{which}/regenerate"), append(subGrants(false), Grant{On: ChannelKey, Access: Open}), subEnv...),
 		fn("subscription-cancel", "POST "+base+"/subscriptions/{api}/cancel: cancel the subscription; its keys are revoked",
 			session("POST", "/subscriptions/{api}/cancel"), []Grant{read, write(EntityPrefix), write(KeyPrefix), {On: TokenKey, Access: Verify}}, verify...),
+		fn("console-clients", "GET "+base+"/clients: the company's API clients, never a secret (admins)",
+			session("GET", "/clients"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
+		fn("console-channels", "GET "+base+"/channels: the company's notification channels, read in the console (admins)",
+			session("GET", "/channels"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
+		fn("console-channel-deliveries", "GET "+base+"/channels/{channelId}/deliveries: a channel's delivery log, read in the console (admins)",
+			session("GET", "/channels/{channelId}/deliveries"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
 		fn("subscription-decide", "POST "+base+"/subscriptions/{api}/decisions/{entityId}: the asset manager approves (keys made) or rejects",
 			session("POST", "/subscriptions/{api}/decisions/{entityId}"), subGrants(true), append(subEnv, mailEnv...)...),
 	}

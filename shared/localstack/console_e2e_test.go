@@ -179,6 +179,8 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		chromedp.SendKeys(`#invite input[name=firstName]`, "Jef", chromedp.ByQuery), chromedp.SendKeys(`#invite input[name=lastName]`, "Peeters", chromedp.ByQuery),
 		chromedp.Click(`#invite button[type=submit]`, chromedp.ByQuery), chromedp.WaitVisible(`//td[text()="`+colleague+`"]`))
 	shot("person-invited")
+	run("integrations", chromedp.Click(`a[href="#/integrations"]`, chromedp.ByQuery), chromedp.WaitVisible(`//h2[text()="API clients"]`))
+	shot("integrations")
 	if m := awaitMail(t, api, colleague, 1); !strings.Contains(m.Text, "#/set-password?") {
 		t.Fatalf("the colleague's mail: %+v", m)
 	}

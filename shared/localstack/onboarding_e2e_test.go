@@ -320,6 +320,17 @@ func subscribeAndCallTheAPI(t *testing.T, api, entityID string, adminH map[strin
 	if got := e6(primary); got != 200 {
 		t.Fatalf("the API with the primary key: %d", got)
 	}
+	// The console lists the client, never its secret; and the company's channels (none yet).
+	if c := call(t, "GET", api+"/onboarding/v1/clients", adminH, ""); c.status != 200 || !strings.Contains(string(c.rawBody), client.Client.ClientID) ||
+		strings.Contains(string(c.rawBody), client.ClientSecret) {
+		t.Fatalf("clients: %d %s", c.status, c.rawBody)
+	}
+	if c := call(t, "GET", api+"/onboarding/v1/channels", adminH, ""); c.status != 200 || string(c.rawBody) != "[]" {
+		t.Fatalf("channels: %d %s", c.status, c.rawBody)
+	}
+	if c := call(t, "GET", api+"/onboarding/v1/channels/00000000-0000-4000-8000-000000000000/deliveries", adminH, ""); c.status != 404 {
+		t.Fatalf("another's channel log: %d", c.status)
+	}
 	// The secondary is regenerated before it is ever used (nothing caches it): it stops at once,
 	// the new one works, and so does the primary.
 	r := call(t, "POST", api+"/onboarding/v1/subscriptions/cpu/keys/secondary/regenerate", adminH, "")

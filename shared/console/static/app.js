@@ -81,7 +81,7 @@ function nav() {
   if (s) {
     const c = claims(s.token);
     const roles = c.roles || [];
-    if (roles[0] === 'Admin') items.push(['#/org', 'My organisation']);
+    if (roles[0] === 'Admin') items.push(['#/org', 'My organisation'], ['#/integrations', 'Integrations']);
     if (roles.includes('CommunityAdmin')) items.push(['#/community', 'Community']);
     if (roles.includes('AssetManager')) items.push(['#/subscription-approvals', 'Subscription approvals']);
     items.push(['#/sign-out', 'Sign out']);
@@ -198,6 +198,24 @@ const views = {
       say('Invitation sent to ' + fd.get('email') + '.');
       views.org();
     });
+  },
+
+  integrations: async () => {
+    const [clients, channels] = await Promise.all([call('GET', '/clients'), call('GET', '/channels')]);
+    render('<h1>Integrations</h1><h2>API clients</h2><p class="hint">Support issues clients on request; their secrets are shown once, to support, never here.</p>' +
+      (clients.length ? '<div class="table"><table><thead><tr><th scope="col">Client id</th><th scope="col">Created</th></tr></thead><tbody>' +
+        clients.map((c) => '<tr><td><code>' + esc(c.clientId) + '</code></td><td>' + esc(c.createdAt) + '</td></tr>').join('') + '</tbody></table></div>' : '<p>None yet.</p>') +
+      '<h2>Notification channels</h2>' + (channels.length ? '<div class="table"><table><thead><tr><th scope="col">Name</th><th scope="col">Address</th><th scope="col">Status</th><th scope="col">Delivery log</th></tr></thead><tbody>' +
+        channels.map((c) => '<tr><td>' + esc(c.name) + '</td><td>' + esc(c.url) + '</td><td>' + esc(c.status) + '</td><td><button type="button" class="secondary" data-log="' + esc(c.channelId) + '">Show</button></td></tr>').join('') +
+        '</tbody></table></div><div id="log"></div>' : '<p>None: create them with the API (POST /certified-pickup/v1/notification-channels).</p>'));
+    main().querySelectorAll('button[data-log]').forEach((b) => b.addEventListener('click', async () => {
+      try {
+        const log = await call('GET', '/channels/' + encodeURIComponent(b.dataset.log) + '/deliveries');
+        document.getElementById('log').innerHTML = '<h2>Deliveries (newest first)</h2>' + (log.length ? '<div class="table"><table><thead><tr><th scope="col">Time</th><th scope="col">Reference</th><th scope="col">Attempt</th><th scope="col">Outcome</th><th scope="col">Status</th></tr></thead><tbody>' +
+          log.map((a) => '<tr><td>' + esc(a.time) + '</td><td>' + esc(a.publicReferenceId) + '</td><td>' + esc(a.attempt) + '</td><td>' + esc(a.outcome) + '</td><td>' + esc(a.status == null ? a.error : a.status) + '</td></tr>').join('') +
+          '</tbody></table></div>' : '<p>No deliveries in the last days.</p>');
+      } catch (e) { say(e.message); }
+    }));
   },
 
   community: async () => {
