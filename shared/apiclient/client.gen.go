@@ -1922,6 +1922,12 @@ type PartyView struct {
 
 // Person defines model for Person.
 type Person struct {
+	// AcceptedTerms Each set of terms the person accepted, with its version and when.
+	AcceptedTerms *[]struct {
+		At      time.Time `json:"at"`
+		Name    string    `json:"name"`
+		Version string    `json:"version"`
+	} `json:"acceptedTerms,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	Email     Email     `json:"email"`
 

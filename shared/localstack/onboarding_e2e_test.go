@@ -231,7 +231,8 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	signIn(t, api, colleague, colleaguePassword, 1)
 	me := a.body["entity"].(string)
 	list := call(t, "GET", api+"/onboarding/v1/people", adminH, "")
-	if list.status != 200 || !strings.Contains(string(list.rawBody), colleague) || strings.Contains(string(list.rawBody), "passwordHash") || me != entityID {
+	if list.status != 200 || !strings.Contains(string(list.rawBody), colleague) || strings.Contains(string(list.rawBody), "passwordHash") || me != entityID ||
+		!strings.Contains(string(list.rawBody), `"name":"Community","version":"2026-01"`) {
 		t.Fatalf("people: %d %s", list.status, list.rawBody)
 	}
 	var mine []map[string]any

@@ -294,7 +294,9 @@ func (h *Registration) HandleConfirm(ctx context.Context, r *apigw.Request) (api
 		return apigw.Response{}, problem.Wrap(err, "hash the password")
 	}
 	person := people.Person{UserID: uuid.NewString(), Email: reg.Email, FirstName: reg.FirstName, LastName: reg.LastName, EntityID: reg.Company.NxtEntityID,
-		Role: people.Admin, Status: people.Active, CreatedAt: now, PasswordHash: hash}
+		Role: people.Admin, Status: people.Active, CreatedAt: now, PasswordHash: hash,
+		AcceptedTerms: []people.Accepted{{Name: people.GeneralTerms.Name, Version: people.GeneralTerms.Version, At: now},
+			{Name: people.CommunityTerms.Name, Version: people.CommunityTerms.Version, At: now}}}
 	m := people.Membership{EntityID: reg.Company.NxtEntityID, Name: reg.Company.Name, Community: reg.Community, Status: people.MemberPending, CreatedAt: now}
 	err = h.Store.CompleteRegistration(ctx, reg, reg.Company, person, m)
 	var dup *store.ErrDuplicate

@@ -64,9 +64,18 @@ type Person struct {
 	Status    Status    `json:"status"`
 	Platform  []string  `json:"platformRoles,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
+	// AcceptedTerms records each set of terms the person accepted, with its version and when.
+	AcceptedTerms []Accepted `json:"acceptedTerms,omitempty"`
 	// PasswordHash is the argon2id hash in PHC form; never answered.
 	PasswordHash string `json:"-"`
 	Version      int    `json:"-"`
+}
+
+// Accepted is one acceptance of a set of terms.
+type Accepted struct {
+	Name    string    `json:"name"`
+	Version string    `json:"version"`
+	At      time.Time `json:"at"`
 }
 
 // ActiveAdmin tells whether the person counts among its entity's admins.
