@@ -228,7 +228,8 @@ func TestNoSecretsInTemplates(t *testing.T) {
 func functionProps(t *testing.T, tpl template, fnName string) map[string]any {
 	t.Helper()
 	for _, p := range tpl.resources("AWS::Lambda::Function") {
-		if strings.HasSuffix(fmt.Sprint(p["FunctionName"]), "-"+fnName) {
+		// Exactly the function: cpu-<stage>-<name> (channel-deliveries is not console-channel-deliveries).
+		if name := fmt.Sprint(p["FunctionName"]); name == "cpu-staging-"+fnName || name == "cpu-production-"+fnName {
 			return p
 		}
 	}
