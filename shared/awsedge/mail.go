@@ -57,5 +57,5 @@ func ConsoleSessions(ctx context.Context, cfg aws.Config) (signin.Sessions, erro
 	if err != nil {
 		return signin.Sessions{}, err
 	}
-	return signin.Sessions{Verifier: v.ForAudience(people.ConsoleAudience)}, nil
+	return signin.Sessions{Verifier: v.ForAudience(people.ConsoleAudience), People: Store(cfg)}, nil
 }

@@ -308,7 +308,7 @@ func onboardingFunctions() []Function {
 			session("POST", "/people/{userId}"), []Grant{read, write(PersonPrefix), write(EntityPrefix), {On: TokenKey, Access: Verify}}, verify...),
 		setPassword,
 		fn("apis-list", "GET "+base+"/apis: the marketplace's APIs and the environment this stage serves",
-			session("GET", "/apis"), []Grant{{On: TokenKey, Access: Verify}}, verify...),
+			session("GET", "/apis"), []Grant{read, {On: TokenKey, Access: Verify}}, verify...),
 		fn("subscription-create", "POST "+base+"/subscriptions: an admin subscribes its company (approved at once, or by the API's asset manager)",
 			session("POST", "/subscriptions"), subGrants(true), append(subEnv, mailEnv...)...),
 		fn("subscription-list", "GET "+base+"/subscriptions: the company's subscriptions, or the asset manager's queue",

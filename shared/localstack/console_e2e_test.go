@@ -98,7 +98,7 @@ func TestConsoleInARealBrowser(t *testing.T) {
 		run("sign in", chromedp.Navigate(console+"#/sign-out"), chromedp.WaitVisible(`input[name=email]`, chromedp.ByQuery),
 			chromedp.SendKeys(`input[name=email]`, email, chromedp.ByQuery), chromedp.SendKeys(`input[name=password]`, password, chromedp.ByQuery),
 			chromedp.Click(`#f1 button[type=submit]`, chromedp.ByQuery), chromedp.WaitVisible(`input[name=code]`, chromedp.ByQuery))
-		code := codePattern.FindStringSubmatch(awaitMail(t, api, email, before+1).Subject)[1]
+		code := codePattern.FindStringSubmatch(awaitMail(t, api, email, before+1).Text)[1]
 		run("enter the code", chromedp.SendKeys(`input[name=code]`, code, chromedp.ByQuery), chromedp.Click(`#f2 button[type=submit]`, chromedp.ByQuery),
 			chromedp.WaitVisible(`a[href="#/sign-out"]`, chromedp.ByQuery))
 	}

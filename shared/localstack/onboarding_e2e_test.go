@@ -46,7 +46,7 @@ func awaitMail(t *testing.T, api, to string, n int) localstack.SentMail {
 }
 
 var (
-	codePattern = regexp.MustCompile(`code: ([0-9]{6})`)
+	codePattern = regexp.MustCompile(`console is ([0-9]{6})`)
 	linkPattern = regexp.MustCompile(`(http://\S+/console/#/\S+)`)
 )
 
@@ -61,7 +61,7 @@ func signIn(t *testing.T, api, email, password string, mailsBefore int) string {
 		t.Fatalf("sign-in: %d %s", a.status, a.rawBody)
 	}
 	m := awaitMail(t, api, email, mailsBefore+1)
-	code := codePattern.FindStringSubmatch(m.Subject)
+	code := codePattern.FindStringSubmatch(m.Text)
 	if code == nil || m.Text == "" || m.HTML == "" {
 		t.Fatalf("code mail: %+v", m)
 	}
@@ -228,7 +228,7 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	if b := call(t, "POST", setURL, plain, jsonBody(map[string]string{"token": fragmentParam(t, setLink, "token"), "password": colleaguePassword})); b.status != 400 {
 		t.Fatalf("the link worked twice: %d", b.status)
 	}
-	signIn(t, api, colleague, colleaguePassword, 1)
+	colleagueToken := signIn(t, api, colleague, colleaguePassword, 1)
 	me := a.body["entity"].(string)
 	list := call(t, "GET", api+"/onboarding/v1/people", adminH, "")
 	if list.status != 200 || !strings.Contains(string(list.rawBody), colleague) || strings.Contains(string(list.rawBody), "passwordHash") || me != entityID ||
@@ -257,7 +257,10 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	if b := call(t, "POST", api+"/onboarding/v1/people/"+colleagueID, adminH, jsonBody(map[string]string{"status": "Blocked"})); b.status != 200 || b.body["status"] != "Blocked" {
 		t.Fatalf("block: %d %s", b.status, b.rawBody)
 	}
-	// A blocked person's sign-in sends no code.
+	// A blocked person's session stops at once, and its sign-in sends no code.
+	if b := call(t, "GET", api+"/onboarding/v1/people", map[string]string{"Authorization": "Bearer " + colleagueToken}, ""); b.status != 401 {
+		t.Fatalf("a blocked admin's session: %d", b.status)
+	}
 	call(t, "POST", api+"/onboarding/v1/sign-in", plain, jsonBody(map[string]string{"email": colleague, "password": colleaguePassword}))
 
 	// Five wrong passwords lock sign-in: then even the right one sends no code, and the owner is told.

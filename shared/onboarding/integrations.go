@@ -32,8 +32,8 @@ type Integrations struct {
 const consoleActor entity.Role = "ConsoleAdmin"
 
 // asEntity lets a console admin read as its entity.
-func (h *Integrations) asEntity(r *apigw.Request) error {
-	c, err := h.Sessions.Require(r)
+func (h *Integrations) asEntity(ctx context.Context, r *apigw.Request) error {
+	c, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return err
 	}
@@ -46,7 +46,7 @@ func (h *Integrations) asEntity(r *apigw.Request) error {
 
 // HandleClients serves GET /onboarding/v1/clients: the company's API clients (ids and dates).
 func (h *Integrations) HandleClients(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	if err := h.asEntity(r); err != nil {
+	if err := h.asEntity(ctx, r); err != nil {
 		return apigw.Response{}, err
 	}
 	clients, _, _, err := h.Credentials.Credentials(ctx, r.Caller.EntityID)
@@ -62,7 +62,7 @@ func (h *Integrations) HandleClients(ctx context.Context, r *apigw.Request) (api
 // HandleChannel serves GET /onboarding/v1/channels and …/channels/{channelId}/deliveries through
 // the channel endpoints' handler.
 func (h *Integrations) HandleChannel(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	if err := h.asEntity(r); err != nil {
+	if err := h.asEntity(ctx, r); err != nil {
 		return apigw.Response{}, err
 	}
 	return h.Channel(ctx, r)

@@ -43,8 +43,8 @@ type People struct {
 // InviteValidity is how long a person's set-password link works.
 const InviteValidity = 7 * 24 * time.Hour
 
-func (h *People) admin(r *apigw.Request) (signin.Caller, error) {
-	c, err := h.Sessions.Require(r)
+func (h *People) admin(ctx context.Context, r *apigw.Request) (signin.Caller, error) {
+	c, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return c, err
 	}
@@ -56,7 +56,7 @@ func (h *People) admin(r *apigw.Request) (signin.Caller, error) {
 
 // HandleList serves GET /onboarding/v1/people: the caller's company's people.
 func (h *People) HandleList(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -80,7 +80,7 @@ type inviteRequest struct {
 // HandleInvite serves POST /onboarding/v1/people: a new user or admin of the caller's company,
 // Invited until it sets its password from the e-mailed link.
 func (h *People) HandleInvite(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -183,7 +183,7 @@ type changeRequest struct {
 // HandleChange serves POST /onboarding/v1/people/{userId}: an admin changes a person's role or
 // blocks or unblocks it; the last active admin stays (409).
 func (h *People) HandleChange(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}

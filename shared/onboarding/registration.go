@@ -68,7 +68,7 @@ type Invited struct {
 
 // HandleInvite serves POST /onboarding/v1/invitations (community administrators).
 func (h *Registration) HandleInvite(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	caller, err := h.Sessions.Require(r)
+	caller, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -325,7 +325,7 @@ func (h *Registration) HandleConfirm(ctx context.Context, r *apigw.Request) (api
 // HandleMemberships serves GET /onboarding/v1/memberships?status=PendingApproval (community
 // administrators): the oldest first, at most 100.
 func (h *Registration) HandleMemberships(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	caller, err := h.Sessions.Require(r)
+	caller, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -357,7 +357,7 @@ type decisionRequest struct {
 // HandleDecide serves POST /onboarding/v1/memberships/{entityId}/decision: approve, or reject with
 // a reason; the entity's admins are e-mailed.
 func (h *Registration) HandleDecide(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	caller, err := h.Sessions.Require(r)
+	caller, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}

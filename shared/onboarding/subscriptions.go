@@ -63,14 +63,14 @@ func view(s marketplace.Subscription) SubscriptionView {
 
 // HandleAPIs serves GET /onboarding/v1/apis.
 func (h *Subscriptions) HandleAPIs(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	if _, err := h.Sessions.Require(r); err != nil {
+	if _, err := h.Sessions.Require(ctx, r); err != nil {
 		return apigw.Response{}, err
 	}
 	return apigw.JSON(http.StatusOK, map[string]any{"environment": marketplace.EnvironmentOf(h.Stage), "apis": marketplace.APIs})
 }
 
-func (h *Subscriptions) admin(r *apigw.Request) (signin.Caller, error) {
-	c, err := h.Sessions.Require(r)
+func (h *Subscriptions) admin(ctx context.Context, r *apigw.Request) (signin.Caller, error) {
+	c, err := h.Sessions.Require(ctx, r)
 	if err == nil && c.Role != people.Admin {
 		err = problem.New(problem.KindUnauthorized, "only an admin of the company manages its subscriptions")
 	}
@@ -87,7 +87,7 @@ type subscribeRequest struct {
 // subscribes; an API that needs approval waits for its asset manager (e-mailed), others are
 // approved at once with their two keys.
 func (h *Subscriptions) HandleSubscribe(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -188,7 +188,7 @@ func (h *Subscriptions) tellAssetManagers(ctx context.Context, sub marketplace.S
 // HandleList serves GET /onboarding/v1/subscriptions: the company's subscriptions (admins), or with
 // ?status=PendingApproval the asset manager's queue.
 func (h *Subscriptions) HandleList(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.Sessions.Require(r)
+	c, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -249,7 +249,7 @@ func (h *Subscriptions) keysOf(ctx context.Context, sub marketplace.Subscription
 
 // HandleKeys serves GET /onboarding/v1/subscriptions/{api}/keys (admins).
 func (h *Subscriptions) HandleKeys(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -268,7 +268,7 @@ func (h *Subscriptions) HandleKeys(ctx context.Context, r *apigw.Request) (apigw
 // is replaced (the old one stops working within the authorizer's cache time), the other keeps
 // working, so clients switch without a gap.
 func (h *Subscriptions) HandleRegenerate(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -317,7 +317,7 @@ func (h *Subscriptions) HandleRegenerate(ctx context.Context, r *apigw.Request) 
 
 // HandleCancel serves POST /onboarding/v1/subscriptions/{api}/cancel: both keys are revoked.
 func (h *Subscriptions) HandleCancel(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.admin(r)
+	c, err := h.admin(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -347,7 +347,7 @@ func (h *Subscriptions) HandleCancel(ctx context.Context, r *apigw.Request) (api
 // managers): approve (the keys are made) or reject with a reason; the company's admins are
 // e-mailed.
 func (h *Subscriptions) HandleDecide(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	c, err := h.Sessions.Require(r)
+	c, err := h.Sessions.Require(ctx, r)
 	if err != nil {
 		return apigw.Response{}, err
 	}

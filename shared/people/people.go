@@ -16,6 +16,7 @@ import (
 	"math/big"
 	"net/mail"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -196,15 +197,22 @@ func HashPassword(pw string) (string, error) {
 }
 
 // dummyHash is verified against when there is no user, so that an unknown e-mail costs the same
-// time as a known one (no enumeration by timing).
-var dummyHash, _ = HashPassword("an unknown user's password never matches this")
+// time as a known one (no enumeration by timing). Made on first use: every function links this
+// package (through the store), and only the sign-in verifies passwords.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword("an unknown user's password never matches this")
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return h
+})
 
 // VerifyPassword compares a password with a PHC argon2id hash in constant time. An empty hash (no
 // such user) is verified against a dummy one, taking as long, and never matches.
 func VerifyPassword(pw, phc string) bool {
 	known := phc != ""
 	if !known {
-		phc = dummyHash
+		phc = dummyHash()
 	}
 	parts := strings.Split(phc, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
@@ -303,12 +311,14 @@ func (g *Guard) Fail(now time.Time) bool {
 // Challenge is a sign-in waiting for its e-mailed code. A challenge for an unknown address or a
 // wrong password is made all the same (UserID empty): the answer does not tell them apart.
 type Challenge struct {
-	ID       string    `json:"id"`
-	UserID   string    `json:"userId,omitempty"`
-	CodeHash string    `json:"codeHash,omitempty"`
-	Expires  time.Time `json:"expires"`
-	Attempts int       `json:"attempts"`
-	Used     bool      `json:"used"`
+	ID     string `json:"id"`
+	UserID string `json:"userId,omitempty"`
+	// EmailHash names the address's guard: wrong codes count towards its lock-out too.
+	EmailHash string    `json:"emailHash"`
+	CodeHash  string    `json:"codeHash,omitempty"`
+	Expires   time.Time `json:"expires"`
+	Attempts  int       `json:"attempts"`
+	Used      bool      `json:"used"`
 }
 
 // Matches tells whether a code opens the challenge at now (and is within its attempts).

@@ -107,7 +107,7 @@ func (s *Service) Start(ctx context.Context, email, password string) (Started, e
 	}
 	locked := guard.Locked(now)
 	right := people.VerifyPassword(password, p.PasswordHash) && p.Status == people.Active && !locked
-	c := people.Challenge{ID: uuid.NewString(), Expires: now.Add(people.CodeValidity)}
+	c := people.Challenge{ID: uuid.NewString(), Expires: now.Add(people.CodeValidity), EmailHash: emailHash}
 	// Every challenge gets a code hash, so that the items look alike; only a right password's is
 	// the hash of a code that was sent.
 	code := people.NewCode()
@@ -124,8 +124,8 @@ func (s *Service) Start(ctx context.Context, email, password string) (Started, e
 			return Started{}, err
 		}
 	case !locked:
-		justLocked := guard.Fail(now)
-		if err := s.Store.PutSignInGuard(ctx, emailHash, guard, version); err != nil && !errors.Is(err, people.ErrStale) {
+		justLocked, err := s.fail(ctx, emailHash, guard, version, now)
+		if err != nil {
 			return Started{}, err
 		}
 		if justLocked && p.UserID != "" {
@@ -136,6 +136,28 @@ func (s *Service) Start(ctx context.Context, email, password string) (Started, e
 		}
 	}
 	return Started{ChallengeID: c.ID, ExpiresInSeconds: int(people.CodeValidity.Seconds())}, nil
+}
+
+// fail counts a failure on an address's guard. Parallel failures each count: a write that lost to
+// another is read and counted again (a burst of wrong passwords is five failures, not one).
+func (s *Service) fail(ctx context.Context, emailHash string, guard people.Guard, version int, now time.Time) (bool, error) {
+	for attempt := 0; attempt < 8; attempt++ {
+		locked := guard.Fail(now)
+		err := s.Store.PutSignInGuard(ctx, emailHash, guard, version)
+		if err == nil {
+			return locked, nil
+		}
+		if !errors.Is(err, people.ErrStale) {
+			return false, err
+		}
+		if guard, version, err = s.Store.SignInGuard(ctx, emailHash); err != nil {
+			return false, err
+		}
+		if guard.Locked(now) {
+			return false, nil
+		}
+	}
+	return false, errors.New("the sign-in guard kept changing")
 }
 
 type codeRequest struct {
@@ -177,6 +199,22 @@ func (s *Service) HandleCode(ctx context.Context, r *apigw.Request) (apigw.Respo
 		return apigw.Response{}, problem.Wrap(err, "spend the challenge")
 	}
 	if !ok {
+		// A wrong code counts towards the address's lock-out, as a wrong password does: knowing the
+		// password does not buy unlimited guesses at codes.
+		if c.EmailHash != "" {
+			guard, version, err := s.Store.SignInGuard(ctx, c.EmailHash)
+			if err == nil && !guard.Locked(now) {
+				_, err = s.fail(ctx, c.EmailHash, guard, version, now)
+			}
+			if err != nil {
+				return apigw.Response{}, problem.Wrap(err, "count the failure")
+			}
+		}
+		return apigw.Response{}, errBadCode
+	}
+	if guard, _, err := s.Store.SignInGuard(ctx, c.EmailHash); err != nil {
+		return apigw.Response{}, problem.Wrap(err, "read the guard")
+	} else if guard.Locked(now) {
 		return apigw.Response{}, errBadCode
 	}
 	p, err := s.Store.Person(ctx, c.UserID)
@@ -195,7 +233,8 @@ func (s *Service) HandleCode(ctx context.Context, r *apigw.Request) (apigw.Respo
 }
 
 func codeMail(p people.Person, code, console string) mail.Message {
-	return mail.Compose(p.Email, "Your sign-in code: "+code, "Dear "+p.FirstName+",",
+	// The code is in the body only: subjects show on lock screens and in mail logs.
+	return mail.Compose(p.Email, "Your sign-in code", "Dear "+p.FirstName+",",
 		[]string{"Your code to sign in to the Certified Pick-up console is " + code + ". It is valid for 10 minutes and works once.",
 			"If you did not try to sign in, someone knows your password: change it, and tell your administrator."}, "Open the console", console)
 }
@@ -209,6 +248,11 @@ func lockedMail(p people.Person, console string) mail.Message {
 // Sessions verifies console session tokens for the console's endpoints.
 type Sessions struct {
 	Verifier *identity.Verifier // for the audience "console"
+	// People is read on every request: a person blocked, demoted or moved since the token was
+	// issued acts as it is now, not as the token says.
+	People interface {
+		Person(ctx context.Context, userID string) (people.Person, error)
+	}
 }
 
 // Caller is the person a session speaks for.
@@ -229,8 +273,10 @@ func (c Caller) Has(platformRole string) bool {
 	return false
 }
 
-// Require answers the caller of a request's console session, or a 401.
-func (s Sessions) Require(r *apigw.Request) (Caller, error) {
+// Require answers the caller of a request's console session, or a 401: a valid token of a person
+// who is still Active, with the person's current role, entity and platform roles (one consistent
+// read; a blocked admin's token stops working at once).
+func (s Sessions) Require(ctx context.Context, r *apigw.Request) (Caller, error) {
 	raw, ok := identity.BearerToken(r.Header("Authorization"))
 	if !ok {
 		return Caller{}, problem.New(problem.KindUnauthorized, "sign in to the console first")
@@ -239,5 +285,14 @@ func (s Sessions) Require(r *apigw.Request) (Caller, error) {
 	if err != nil || len(c.Roles) == 0 {
 		return Caller{}, problem.New(problem.KindUnauthorized, "the console session is not valid; sign in again")
 	}
-	return Caller{UserID: c.ClientID, EntityID: c.EntityID, Role: people.Role(c.Roles[0]), Platform: c.Roles[1:]}, nil
+	p, err := s.People.Person(ctx, c.ClientID)
+	switch {
+	case errors.Is(err, people.ErrNotFound):
+		return Caller{}, problem.New(problem.KindUnauthorized, "the console session is not valid; sign in again")
+	case err != nil:
+		return Caller{}, problem.Wrap(err, "read the person")
+	case p.Status != people.Active || p.EntityID != c.EntityID:
+		return Caller{}, problem.New(problem.KindUnauthorized, "the console session is not valid any more; sign in again")
+	}
+	return Caller{UserID: p.UserID, EntityID: p.EntityID, Role: p.Role, Platform: p.Platform}, nil
 }

@@ -365,12 +365,19 @@ func (s *Store) CompleteRegistration(ctx context.Context, r people.Registration,
 	if err != nil {
 		return err
 	}
+	// One meaning per item, in the items' order: the registry's index items carry no condition.
+	for len(fields) < len(items) {
+		fields = append(fields, ErrDuplicate{"registry", e.NxtEntityID})
+	}
 	pItems, err := s.personItems(p)
 	if err != nil {
 		return err
 	}
 	items = append(items, pItems...)
 	fields = append(fields, ErrDuplicate{"userId", p.UserID}, ErrDuplicate{"email", p.Email})
+	for len(fields) < len(items) {
+		fields = append(fields, ErrDuplicate{"admins", e.NxtEntityID}) // the admin count: no condition
+	}
 	mItem, err := s.membershipItem(m)
 	if err != nil {
 		return err

@@ -268,7 +268,7 @@ async function showKeys(apiId) {
       try {
         const next = await call('POST', '/subscriptions/' + encodeURIComponent(apiId) + '/keys/' + b.dataset.regenerate + '/regenerate');
         draw(next);
-        say('The ' + b.dataset.regenerate + ' key is new; the old one stops working within a minute.');
+        say('The ' + b.dataset.regenerate + ' key is new; the old one stops working within six minutes.');
       } catch (e) { say(e.message); }
     }));
   };
