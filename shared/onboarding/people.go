@@ -142,6 +142,9 @@ func (h *People) HandleSetPassword(ctx context.Context, r *apigw.Request) (apigw
 	if err := apigw.DecodeStrict(r.Body, &req); err != nil {
 		return apigw.Response{}, err
 	}
+	if _, err := uuid.Parse(r.PathParams["userId"]); err != nil || len(req.Token) > 100 {
+		return apigw.Response{}, errPasswordLink
+	}
 	p, err := h.Store.Person(ctx, r.PathParams["userId"])
 	switch {
 	case errors.Is(err, people.ErrNotFound):
@@ -199,7 +202,11 @@ func (h *People) HandleChange(ctx context.Context, r *apigw.Request) (apigw.Resp
 	case req.Status != "" && req.Status != people.Active && req.Status != people.Blocked:
 		return apigw.Response{}, problem.Field("status", "'status' must be Active or Blocked.")
 	}
-	p, err := h.Store.Person(ctx, r.PathParams["userId"])
+	id := r.PathParams["userId"]
+	if _, perr := uuid.Parse(id); perr != nil {
+		return apigw.Response{}, problem.New(problem.KindUnauthorized, "no such person in your company")
+	}
+	p, err := h.Store.Person(ctx, id)
 	if errors.Is(err, people.ErrNotFound) || (err == nil && p.EntityID != c.EntityID) {
 		return apigw.Response{}, problem.New(problem.KindUnauthorized, "no such person in your company")
 	}

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -231,6 +232,9 @@ func registrableRole(r entity.Role) bool {
 	return false
 }
 
+// entityIDPattern checks an entity id in a path before it is used as a key.
+var entityIDPattern = regexp.MustCompile(`^NXT[0-9]{9,12}$`)
+
 // newEntityID draws an id of a self-registered entity: NXT3 and eight random digits (support's own
 // onboarding uses NXT1/NXT2…); a collision is refused by the registration's transaction.
 func newEntityID() string {
@@ -376,6 +380,9 @@ func (h *Registration) HandleDecide(ctx context.Context, r *apigw.Request) (apig
 		return apigw.Response{}, problem.Field("reason", "'reason' is required to reject.")
 	case len([]rune(req.Reason)) > 500:
 		return apigw.Response{}, problem.Field("reason", "'reason' must be at most 500 characters.")
+	}
+	if !entityIDPattern.MatchString(r.PathParams["entityId"]) {
+		return apigw.Response{}, problem.Field("entityId", "'entityId' must be NXT and 9 to 12 digits.")
 	}
 	m, err := h.Store.Membership(ctx, r.PathParams["entityId"])
 	if err != nil {

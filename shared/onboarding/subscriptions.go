@@ -223,6 +223,9 @@ type Keys struct {
 }
 
 func (h *Subscriptions) approved(ctx context.Context, c signin.Caller, api string) (marketplace.Subscription, error) {
+	if _, ok := marketplace.Lookup(api); !ok {
+		return marketplace.Subscription{}, problem.Field("api", "'api' must be one of the marketplace's APIs (GET /onboarding/v1/apis).")
+	}
 	sub, err := h.Store.Subscription(ctx, c.EntityID, api)
 	switch {
 	case errors.Is(err, people.ErrNotFound):
@@ -321,6 +324,9 @@ func (h *Subscriptions) HandleCancel(ctx context.Context, r *apigw.Request) (api
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	if _, ok := marketplace.Lookup(r.PathParams["api"]); !ok {
+		return apigw.Response{}, problem.Field("api", "'api' must be one of the marketplace's APIs (GET /onboarding/v1/apis).")
+	}
 	sub, err := h.Store.Subscription(ctx, c.EntityID, r.PathParams["api"])
 	switch {
 	case errors.Is(err, people.ErrNotFound):
@@ -337,7 +343,10 @@ func (h *Subscriptions) HandleCancel(ctx context.Context, r *apigw.Request) (api
 	if sub.Keys != nil {
 		revoke = []string{sub.Keys.PrimaryHash, sub.Keys.SecondaryHash}
 	}
-	if err := h.Store.SaveSubscription(ctx, next, sub.Version, nil, revoke); err != nil {
+	switch err := h.Store.SaveSubscription(ctx, next, sub.Version, nil, revoke); {
+	case errors.Is(err, people.ErrStale):
+		return apigw.Response{}, problem.New(problem.KindConflict, "the subscription changed meanwhile; read it again")
+	case err != nil:
 		return apigw.Response{}, problem.Wrap(err, "cancel the subscription")
 	}
 	return apigw.JSON(http.StatusOK, view(next))
@@ -366,6 +375,9 @@ func (h *Subscriptions) HandleDecide(ctx context.Context, r *apigw.Request) (api
 		return apigw.Response{}, problem.Field("reason", "'reason' is required to reject.")
 	case len([]rune(req.Reason)) > 500:
 		return apigw.Response{}, problem.Field("reason", "'reason' must be at most 500 characters.")
+	}
+	if _, ok := marketplace.Lookup(r.PathParams["api"]); !ok || !entityIDPattern.MatchString(r.PathParams["entityId"]) {
+		return apigw.Response{}, problem.Field("entityId", "the path names a marketplace API and an entity id (NXT and 9 to 12 digits).")
 	}
 	sub, err := h.Store.Subscription(ctx, r.PathParams["entityId"], r.PathParams["api"])
 	switch {
