@@ -190,6 +190,9 @@ func TestRegistrationFromInvitationToApproval(t *testing.T) {
 	if a.status != 200 || !strings.Contains(string(a.rawBody), entityID) {
 		t.Fatalf("pending memberships: %d %s", a.status, a.rawBody)
 	}
+	if b := call(t, "POST", api+"/onboarding/v1/memberships/"+seedFile.Entities[0].NxtEntityID+"/decision", console, jsonBody(map[string]string{"decision": "Approve"})); b.status != 404 {
+		t.Fatalf("a decision on an entity that never registered: %d", b.status)
+	}
 	if b := call(t, "POST", api+"/onboarding/v1/memberships/"+entityID+"/decision", console, jsonBody(map[string]string{"decision": "Reject"})); b.status != 400 {
 		t.Fatalf("a rejection without a reason: %d", b.status)
 	}

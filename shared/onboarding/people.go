@@ -25,7 +25,8 @@ type PeopleStore interface {
 	CreatePerson(ctx context.Context, p people.Person) error
 	ChangePerson(ctx context.Context, before, after people.Person) error
 	PutPasswordToken(ctx context.Context, tokenHash, userID string, expires time.Time) error
-	SpendPasswordToken(ctx context.Context, tokenHash string, now time.Time) (string, error)
+	PasswordTokenOwner(ctx context.Context, tokenHash string, now time.Time) (string, error)
+	ActivateWithToken(ctx context.Context, before, after people.Person, tokenHash string, now time.Time) error
 }
 
 // People serves an entity's admins managing its people (contract §11): invite users and admins,
@@ -145,7 +146,19 @@ func (h *People) HandleSetPassword(ctx context.Context, r *apigw.Request) (apigw
 	if _, err := uuid.Parse(r.PathParams["userId"]); err != nil || len(req.Token) > 100 {
 		return apigw.Response{}, errPasswordLink
 	}
-	p, err := h.Store.Person(ctx, r.PathParams["userId"])
+	now := h.Now().UTC()
+	// The link first: nothing about the person is judged for a caller without its token.
+	hash := people.TokenHash(req.Token)
+	owner, err := h.Store.PasswordTokenOwner(ctx, hash, now)
+	switch {
+	case errors.Is(err, people.ErrNotFound):
+		return apigw.Response{}, errPasswordLink
+	case err != nil:
+		return apigw.Response{}, problem.Wrap(err, "read the link")
+	case owner != r.PathParams["userId"]:
+		return apigw.Response{}, errPasswordLink
+	}
+	p, err := h.Store.Person(ctx, owner)
 	switch {
 	case errors.Is(err, people.ErrNotFound):
 		return apigw.Response{}, errPasswordLink
@@ -157,22 +170,16 @@ func (h *People) HandleSetPassword(ctx context.Context, r *apigw.Request) (apigw
 	if err := people.CheckPassword(req.Password, p.Email); err != nil {
 		return apigw.Response{}, problem.Field("password", "%s.", err.Error())
 	}
-	hash, err := people.HashPassword(req.Password)
+	pwHash, err := people.HashPassword(req.Password)
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "hash the password")
 	}
-	owner, err := h.Store.SpendPasswordToken(ctx, people.TokenHash(req.Token), h.Now().UTC())
-	switch {
-	case errors.Is(err, people.ErrNotFound):
-		return apigw.Response{}, errPasswordLink
-	case err != nil:
-		return apigw.Response{}, problem.Wrap(err, "spend the link")
-	case owner != p.UserID:
-		return apigw.Response{}, errPasswordLink
-	}
 	after := p
-	after.Status, after.PasswordHash = people.Active, hash
-	if err := h.Store.ChangePerson(ctx, p, after); err != nil {
+	after.Status, after.PasswordHash = people.Active, pwHash
+	switch err := h.Store.ActivateWithToken(ctx, p, after, hash, now); {
+	case errors.Is(err, people.ErrStale):
+		return apigw.Response{}, errPasswordLink // spent meanwhile
+	case err != nil:
 		return apigw.Response{}, problem.Wrap(err, "activate the person")
 	}
 	return apigw.JSON(http.StatusOK, after)

@@ -388,6 +388,10 @@ func (h *Registration) HandleDecide(ctx context.Context, r *apigw.Request) (apig
 	if err != nil {
 		return apigw.Response{}, problem.Wrap(err, "read the membership")
 	}
+	if m.CreatedAt.IsZero() {
+		// No registration of this entity: onboarded by support (approved), or unknown.
+		return apigw.Response{}, problem.New(problem.KindNotFound, "no registration of %s waits for a decision", m.EntityID)
+	}
 	if m.Status != people.MemberPending {
 		return apigw.Response{}, problem.New(problem.KindConflict, "the membership is %s, not PendingApproval", m.Status)
 	}

@@ -130,6 +130,46 @@ func (s *Store) ChangePerson(ctx context.Context, before, after people.Person) e
 	return err
 }
 
+// PasswordTokenOwner reads whose a set-password token is, if it exists and has not expired,
+// without spending it (people.ErrNotFound otherwise).
+func (s *Store) PasswordTokenOwner(ctx context.Context, tokenHash string, now time.Time) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(passwordTokenPK(tokenHash), "PWSET"), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", err
+	}
+	if out.Item == nil || sVal(out.Item["expires"]) <= now.UTC().Format(time.RFC3339Nano) {
+		return "", people.ErrNotFound
+	}
+	return sVal(out.Item["userId"]), nil
+}
+
+// ActivateWithToken spends a set-password token and writes the person's new state in one
+// transaction: the token is gone exactly when the password is set (people.ErrStale when the token
+// was spent or the person changed meanwhile).
+func (s *Store) ActivateWithToken(ctx context.Context, before, after people.Person, tokenHash string, now time.Time) error {
+	after.Version = before.Version + 1
+	item, err := s.personItem(after)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &s.table, Key: key(passwordTokenPK(tokenHash), "PWSET"),
+			ConditionExpression:       aws.String("attribute_exists(pk) AND expires > :now AND userId = :u"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(now.UTC().Format(time.RFC3339Nano)), ":u": str(before.UserID)}}},
+		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("version = :v"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(before.Version))}}},
+	}
+	if !before.ActiveAdmin() && after.ActiveAdmin() {
+		items = append(items, s.adminCount(after.EntityID, 1))
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		return people.ErrStale
+	}
+	return err
+}
+
 // PutPasswordToken stores a set-password link's token hash for a person (TTL at its expiry).
 func (s *Store) PutPasswordToken(ctx context.Context, tokenHash, userID string, expires time.Time) error {
 	item := key(passwordTokenPK(tokenHash), "PWSET")
@@ -138,23 +178,6 @@ func (s *Store) PutPasswordToken(ctx context.Context, tokenHash, userID string, 
 	item["expiresAt"] = num(expires.Unix())
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(pk)")})
 	return err
-}
-
-// SpendPasswordToken deletes a set-password token if it exists and has not expired, answering
-// whose it was: a token sets a password once.
-func (s *Store) SpendPasswordToken(ctx context.Context, tokenHash string, now time.Time) (string, error) {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(passwordTokenPK(tokenHash), "PWSET"),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND expires > :now"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": str(now.UTC().Format(time.RFC3339Nano))},
-		ReturnValues:              types.ReturnValueAllOld})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return "", people.ErrNotFound
-	}
-	if err != nil {
-		return "", err
-	}
-	return sVal(out.Attributes["userId"]), nil
 }
 
 // CreatePerson writes a person; a taken e-mail is ErrDuplicate{email}.
