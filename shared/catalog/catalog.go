@@ -270,7 +270,7 @@ func onboardingFunctions() []Function {
 		throttled("POST", "/registrations/{registrationId}/confirm"), []Grant{{On: Table, Access: ReadWrite}, mail}, mailEnv...)
 	confirm.MemoryMB = 1024
 	setPassword := fn("person-set-password", "POST "+base+"/people/{userId}/password: an invited person sets its password from the e-mailed link",
-		throttled("POST", "/people/{userId}/password"), []Grant{read, write(PersonPrefix), write(EntityPrefix), write(PasswordTokenPrefix)})
+		throttled("POST", "/people/{userId}/password"), []Grant{read, write(PersonPrefix), write(UniquePrefix), write(EntityPrefix), write(PasswordTokenPrefix)})
 	setPassword.MemoryMB = 1024
 	// The marketplace: the functions that make keys seal them (so admins see them again), write
 	// them under KEY#, and register them with the stage's usage plan.

@@ -18,7 +18,7 @@ import (
 // Items of the console's people and of registration (contract §11):
 //
 //	person                     PERSON#<userId>            PERSON      gsi1: ENT#<entity> / PERSON#<email>
-//	unique e-mail              UNQ#EMAIL#<folded email>   UNQ         (userId)
+//	unique e-mail              UNQ#EMAIL#<folded email>   UNQ         (userId, passwordHash: not on the person, whose item the entity index projects)
 //	sign-in guard              SIGNIN#<sha256 of e-mail>  GUARD       (unknown addresses too: no enumeration)
 //	sign-in challenge (TTL)    CHAL#<challengeId>         CHAL
 //	invitation                 INVITE#<sha256 of token>   INVITE
@@ -50,7 +50,8 @@ func (s *Store) personItem(p people.Person) (map[string]types.AttributeValue, er
 	}
 	item[attrPK], item[attrSK], item[attrItemType] = str(personPK(p.UserID)), str(skPerson), str("Person")
 	item[attrGSI1PK], item[attrGSI1SK] = str(entityPK(p.EntityID)), str(personListSK(p.Email))
-	item["passwordHash"] = str(p.PasswordHash)
+	// The password's hash is not here: this item is projected into the entity's index, which
+	// many functions read. It lives on the e-mail's guard, which only sign-in reads.
 	item["version"] = &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version)}
 	return item, nil
 }
@@ -60,7 +61,6 @@ func personOf(item map[string]types.AttributeValue) (people.Person, error) {
 	if err := attributevalue.UnmarshalMapWithOptions(item, &p, jsonTagsDecode); err != nil {
 		return p, err
 	}
-	p.PasswordHash = sVal(item["passwordHash"])
 	if n, ok := item["version"].(*types.AttributeValueMemberN); ok {
 		p.Version, _ = strconv.Atoi(n.Value)
 	}
@@ -76,6 +76,9 @@ func (s *Store) personItems(p people.Person) ([]types.TransactWriteItem, error) 
 	}
 	guard := key(emailPK(p.Email), skUnique)
 	guard["userId"], guard[attrItemType] = str(p.UserID), str("Unique")
+	if p.PasswordHash != "" {
+		guard["passwordHash"] = str(p.PasswordHash)
+	}
 	items := []types.TransactWriteItem{s.putNew(item), s.putNew(guard)}
 	for _, role := range p.Platform {
 		holder := key("PLATFORM#"+role, p.UserID)
@@ -159,6 +162,9 @@ func (s *Store) ActivateWithToken(ctx context.Context, before, after people.Pers
 		{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("version = :v"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(before.Version))}}},
 	}
+	items = append(items, types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(emailPK(after.Email), skUnique),
+		UpdateExpression: aws.String("SET passwordHash = :h"), ConditionExpression: aws.String("userId = :u"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(after.PasswordHash), ":u": str(after.UserID)}}})
 	if !before.ActiveAdmin() && after.ActiveAdmin() {
 		items = append(items, s.adminCount(after.EntityID, 1))
 	}
@@ -193,23 +199,6 @@ func (s *Store) CreatePerson(ctx context.Context, p people.Person) error {
 	return err
 }
 
-// UpdatePerson writes a person's new state, conditioned on the version it was read at.
-func (s *Store) UpdatePerson(ctx context.Context, p people.Person) error {
-	read := p.Version
-	p.Version++
-	item, err := s.personItem(p)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.Itoa(read)}}})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return people.ErrStale
-	}
-	return err
-}
 
 // Person reads a person by id (ErrNotFound when none).
 func (s *Store) Person(ctx context.Context, userID string) (people.Person, error) {
@@ -233,7 +222,9 @@ func (s *Store) PersonByEmail(ctx context.Context, email string) (people.Person,
 	if out.Item == nil {
 		return people.Person{}, people.ErrNotFound
 	}
-	return s.Person(ctx, sVal(out.Item["userId"]))
+	p, err := s.Person(ctx, sVal(out.Item["userId"]))
+	p.PasswordHash = sVal(out.Item["passwordHash"])
+	return p, err
 }
 
 // PeopleOf lists an entity's people by e-mail (one Query; an entity has at most a few hundred).
