@@ -199,7 +199,6 @@ func (s *Store) CreatePerson(ctx context.Context, p people.Person) error {
 	return err
 }
 
-
 // Person reads a person by id (ErrNotFound when none).
 func (s *Store) Person(ctx context.Context, userID string) (people.Person, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(personPK(userID), skPerson), ConsistentRead: aws.Bool(true)})
