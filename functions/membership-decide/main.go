@@ -2,23 +2,12 @@
 package main
 
 import (
-	"context"
-	"time"
-
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/portcommunity/cpu/shared/apigw"
 	"github.com/portcommunity/cpu/shared/awsedge"
-	"github.com/portcommunity/cpu/shared/onboarding"
 )
 
 func main() {
-	_, log, cfg := awsedge.Boot()
-	h := &onboarding.Registration{Store: awsedge.Store(cfg), Now: time.Now, Log: log}
-	h.Mail, h.ConsoleURL = awsedge.Mailer(cfg), awsedge.MustEnv("CONSOLE_URL")
-	sessions, err := awsedge.ConsoleSessions(context.Background(), cfg)
-	if err != nil {
-		awsedge.Fatal(log, "token verifier", err)
-	}
-	h.Sessions = sessions
+	h, log := awsedge.OnboardingRegistration()
 	lambda.Start(apigw.Lambda(h.HandleDecide, log))
 }

@@ -358,6 +358,25 @@ type decisionRequest struct {
 	Reason   string `json:"reason,omitempty"`
 }
 
+// decodeDecision reads a community administrator's or an asset manager's decision: Approve, or
+// Reject with a reason of at most 500 characters (400 naming the field otherwise).
+func decodeDecision(body []byte) (decisionRequest, error) {
+	var req decisionRequest
+	if err := apigw.DecodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	switch {
+	case req.Decision != "Approve" && req.Decision != "Reject":
+		return req, problem.Field("decision", "'decision' must be Approve or Reject.")
+	case req.Decision == "Reject" && req.Reason == "":
+		return req, problem.Field("reason", "'reason' is required to reject.")
+	case len([]rune(req.Reason)) > 500:
+		return req, problem.Field("reason", "'reason' must be at most 500 characters.")
+	}
+	return req, nil
+}
+
 // HandleDecide serves POST /onboarding/v1/memberships/{entityId}/decision: approve, or reject with
 // a reason; the entity's admins are e-mailed.
 func (h *Registration) HandleDecide(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
@@ -368,18 +387,9 @@ func (h *Registration) HandleDecide(ctx context.Context, r *apigw.Request) (apig
 	if !caller.Has(people.CommunityAdmin) {
 		return apigw.Response{}, problem.New(problem.KindUnauthorized, "only a community administrator decides on memberships")
 	}
-	var req decisionRequest
-	if err := apigw.DecodeStrict(r.Body, &req); err != nil {
+	req, err := decodeDecision(r.Body)
+	if err != nil {
 		return apigw.Response{}, err
-	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	switch {
-	case req.Decision != "Approve" && req.Decision != "Reject":
-		return apigw.Response{}, problem.Field("decision", "'decision' must be Approve or Reject.")
-	case req.Decision == "Reject" && req.Reason == "":
-		return apigw.Response{}, problem.Field("reason", "'reason' is required to reject.")
-	case len([]rune(req.Reason)) > 500:
-		return apigw.Response{}, problem.Field("reason", "'reason' must be at most 500 characters.")
 	}
 	if !entityIDPattern.MatchString(r.PathParams["entityId"]) {
 		return apigw.Response{}, problem.Field("entityId", "'entityId' must be NXT and 9 to 12 digits.")

@@ -363,18 +363,9 @@ func (h *Subscriptions) HandleDecide(ctx context.Context, r *apigw.Request) (api
 	if !c.Has(people.AssetManager) {
 		return apigw.Response{}, problem.New(problem.KindUnauthorized, "only an asset manager decides on subscriptions")
 	}
-	var req decisionRequest
-	if err := apigw.DecodeStrict(r.Body, &req); err != nil {
+	req, err := decodeDecision(r.Body)
+	if err != nil {
 		return apigw.Response{}, err
-	}
-	req.Reason = strings.TrimSpace(req.Reason)
-	switch {
-	case req.Decision != "Approve" && req.Decision != "Reject":
-		return apigw.Response{}, problem.Field("decision", "'decision' must be Approve or Reject.")
-	case req.Decision == "Reject" && req.Reason == "":
-		return apigw.Response{}, problem.Field("reason", "'reason' is required to reject.")
-	case len([]rune(req.Reason)) > 500:
-		return apigw.Response{}, problem.Field("reason", "'reason' must be at most 500 characters.")
 	}
 	if _, ok := marketplace.Lookup(r.PathParams["api"]); !ok || !entityIDPattern.MatchString(r.PathParams["entityId"]) {
 		return apigw.Response{}, problem.Field("entityId", "the path names a marketplace API and an entity id (NXT and 9 to 12 digits).")
